@@ -1,0 +1,64 @@
+# borrower_typing — `make help` lists the targets. Every target sets up .venv itself when needed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EXTRAS ?= dev
+export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
+SAMPLE_NOTE ?= 客户称上周说好周五还款，结果又没到账，今天又道歉说下周三发工资一定还清，这已经是第三次改期了。
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run train score predict test test-fast lint format mlflow-ui serve clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv and install the package (editable, with dev extras)
+
+run: $(STAMP) ## The main job: train on the bundled corpus, score the sample export, type one note
+	$(BIN)/borrower-typing train --config configs/train.yaml
+	$(BIN)/borrower-typing score data/samples/call_export.csv -o reports/call_export.scored.csv \
+		--case-column 案件编号 --time-column 催收时间 --overwrite
+	$(BIN)/borrower-typing predict "$(SAMPLE_NOTE)"
+
+train: $(STAMP) ## Train, evaluate, register and export the model (ARGS="--search" for a grid search)
+	$(BIN)/borrower-typing train --config configs/train.yaml $(ARGS)
+
+score: $(STAMP) ## Score the sample export (or IN=… OUT=…)
+	$(BIN)/borrower-typing score $(or $(IN),data/samples/call_export.csv) -o $(or $(OUT),reports/call_export.scored.csv) \
+		--case-column 案件编号 --time-column 催收时间 --overwrite
+
+predict: $(STAMP) ## Type one note: make predict NOTE="客户称…"
+	$(BIN)/borrower-typing predict "$(or $(NOTE),$(SAMPLE_NOTE))"
+
+test: $(STAMP) ## Run the whole test suite (trains small models; about ten minutes)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP) ## Tests without the slow end-to-end paths
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(STAMP) ## Ruff lint and format check
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+format: $(STAMP) ## Apply ruff's formatting and safe fixes
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+mlflow-ui: $(STAMP) ## Browse runs and registered models at http://127.0.0.1:5000
+	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000
+
+serve: $(STAMP) ## Serve models:/borrower-typing@champion over HTTP on 127.0.0.1:5001
+	MLFLOW_TRACKING_URI=$(MLFLOW_TRACKING_URI) $(BIN)/mlflow models serve -m "models:/borrower-typing@champion" \
+		--env-manager local --host 127.0.0.1 --port 5001
+
+clean: ## Remove the venv, caches, the tracking store, exported models and reports
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis mlflow.db mlruns mlartifacts models/borrower-typing reports/train reports/evaluate reports/*.csv
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

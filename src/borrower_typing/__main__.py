@@ -1,0 +1,3 @@
+from borrower_typing.cli import main
+
+main()

@@ -1,0 +1,202 @@
+"""Command line: each command parses its options and calls one library function.
+
+Heavy modules (scikit-learn, MLflow) are imported inside commands, so ``predict`` on one note pays only
+for what it uses.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Type Chinese loan-collection notes: borrower type, confidence, evidence and handling strategy.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+data_app = typer.Typer(help="Check labelled data before training.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Training config (YAML).")]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="Model folder or URI (models:/borrower-typing@champion, runs:/…). "
+                 "Default: $BORROWER_TYPING_MODEL or models/borrower-typing."),
+]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _errors():
+    """Known user errors end with one clear line and exit code 2, not a traceback."""
+    from .config import ConfigError
+    from .data import DataError
+    from .labels import UnknownLabelError
+
+    return (ConfigError, DataError, UnknownLabelError, FileNotFoundError, KeyError)
+
+
+@app.command()
+def train(
+    config: ConfigOpt = Path("configs/train.yaml"),
+    data: Annotated[Path | None, typer.Option(help="Labelled CSV/GB18030 CSV/xlsx/Parquet/JSONL file.")] = None,
+    text_column: Annotated[str | None, typer.Option(help="Column with the note text.")] = None,
+    label_column: Annotated[str | None, typer.Option(help="Column with labels (slugs or Chinese names).")] = None,
+    group_column: Annotated[str | None, typer.Option(help="Column held out one value at a time ('' for none).")] = None,
+    search: Annotated[bool, typer.Option("--search", help="Grid search from the config; best by CV macro-F1.")] = False,
+    promote: Annotated[bool, typer.Option("--promote", help="Make this version @champion regardless.")] = False,
+    reports: Annotated[Path, typer.Option(help="Where evaluation files go.")] = Path("reports/train"),
+    no_tracking: Annotated[bool, typer.Option("--no-tracking", help="Skip MLflow (nothing registered).")] = False,
+) -> None:
+    """Train, evaluate (CV and leave-one-group-out), log to MLflow, register, promote, export."""
+    from .config import load_train_config
+    from .train import train as run_train
+
+    overrides = {
+        k: v
+        for k, v in {
+            "data.path": str(data) if data else None,
+            "data.text_column": text_column,
+            "data.label_column": label_column,
+            "data.group_column": (group_column or None) if group_column is not None else "__keep__",
+        }.items()
+        if v is not None and v != "__keep__"
+    }
+    if group_column == "":
+        overrides["data.group_column"] = None
+    try:
+        cfg = load_train_config(config if config.exists() or config != Path("configs/train.yaml") else None, overrides)
+        result = run_train(cfg, search=search, promote=promote, reports_dir=reports, track=not no_tracking, progress=typer.echo)
+    except _errors() as exc:
+        _fail(str(exc))
+    typer.echo(result.evaluation.per_class().round(3).to_string())
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Option(help="Labelled file to score.")],
+    model: ModelOpt = None,
+    text_column: Annotated[str, typer.Option(help="Column with the note text.")] = "text",
+    label_column: Annotated[str, typer.Option(help="Column with labels.")] = "label",
+    reports: Annotated[Path, typer.Option(help="Where the report files go.")] = Path("reports/evaluate"),
+) -> None:
+    """Score a trained model on a labelled file: macro-F1, per-class table, confusion matrix, calibration."""
+    from .evaluate import evaluate_model_on_file
+
+    try:
+        out = evaluate_model_on_file(model, data, text_column, label_column, reports)
+    except _errors() as exc:
+        _fail(str(exc))
+    typer.echo(f"macro-F1 {out['macro_f1']:.4f}  accuracy {out['accuracy']:.4f}  ECE {out['ece']:.4f}  rows {out['rows']}")
+    typer.echo(out["per_class"].round(3).to_string())
+    typer.echo(f"report files in {reports}/")
+
+
+@app.command()
+def predict(
+    note: Annotated[str, typer.Argument(help="The note text, or '-' to read notes from standard input.")],
+    model: ModelOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per note.")] = False,
+    evidence: Annotated[int, typer.Option(help="How many evidence pieces to show.")] = 5,
+) -> None:
+    """Type one note (or one note per line from standard input with '-')."""
+    from .predict import load_model
+
+    notes = [note] if note != "-" else _stdin_notes()
+    try:
+        typing_model = load_model(model)
+    except _errors() as exc:
+        _fail(str(exc))
+    preds = typing_model.predict(notes, evidence=evidence)
+    if as_json or len(notes) > 1:
+        for p in preds:
+            sys.stdout.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+        return
+    from .console import render_prediction
+
+    render_prediction(notes[0], preds[0])
+
+
+def _stdin_notes() -> list[str]:
+    text = sys.stdin.read()
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines or [text]
+
+
+@app.command()
+def score(
+    input: Annotated[Path, typer.Argument(help="Export to score: .csv (UTF-8/GB18030), .xlsx, .parquet, .jsonl.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file; format from its extension.")],
+    model: ModelOpt = None,
+    config: Annotated[Path, typer.Option("--config", "-c", help="Scoring defaults (YAML, 'score' section).")] = Path("configs/score.yaml"),
+    text_column: Annotated[str | None, typer.Option(help="Column with the notes (default from config).")] = None,
+    id_columns: Annotated[str | None, typer.Option(help="Comma-separated input columns to keep (default: all).")] = None,
+    case_column: Annotated[str | None, typer.Option(help="Also write OUTPUT.cases.<ext>, one row per case.")] = None,
+    time_column: Annotated[str | None, typer.Option(help="Orders a case's notes (default: file order).")] = None,
+    jobs: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    chunk_size: Annotated[int | None, typer.Option(help="Rows per chunk.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Input CSV encoding (default: detected).")] = None,
+    output_encoding: Annotated[str, typer.Option(help="Output CSV encoding.")] = "utf-8-sig",
+    no_strategy: Annotated[bool, typer.Option("--no-strategy", help="Leave the strategy text out.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+) -> None:
+    """Score a whole export; every input row comes out, in order, with its prediction."""
+    from .batch import run_score
+
+    try:
+        summary = run_score(
+            input, output, model=model, config_path=config, text_column=text_column,
+            id_columns=[c.strip() for c in id_columns.split(",")] if id_columns else None,
+            case_column=case_column, time_column=time_column, jobs=jobs, chunk_size=chunk_size,
+            encoding=encoding, output_encoding=output_encoding, strategy=not no_strategy,
+            overwrite=overwrite, quiet=quiet,
+        )
+    except _errors() as exc:
+        _fail(str(exc))
+    if not quiet:
+        from .console import render_summary
+
+        render_summary(summary)
+
+
+@data_app.command("validate")
+def data_validate(
+    path: Annotated[Path, typer.Argument(help="Labelled file to check.")],
+    text_column: Annotated[str, typer.Option(help="Column with the note text.")] = "text",
+    label_column: Annotated[str, typer.Option(help="Column with labels.")] = "label",
+    group_column: Annotated[str, typer.Option(help="Column to count by, if present.")] = "style",
+    encoding: Annotated[str | None, typer.Option(help="CSV encoding (default: detected).")] = None,
+    max_issues: Annotated[int, typer.Option(help="How many issues to list (all are counted).")] = 200,
+) -> None:
+    """Check schema, labels, empty texts, duplicates, near duplicates and type names inside notes."""
+    from .data import read_table
+    from .labels import load_labels
+    from .validate import validate_frame
+
+    try:
+        df = read_table(path, encoding=encoding)
+    except _errors() as exc:
+        _fail(str(exc))
+    report = validate_frame(df, load_labels(), text_column, label_column, (group_column,))
+    if report.counts is not None:
+        typer.echo(report.counts.to_string())
+    for issue in report.issues[:max_issues]:
+        where = f"row {issue.row}" if issue.row is not None else "file"
+        typer.echo(f"{path}:{where}: {issue.rule}: {issue.message}")
+    if report.issues:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(report.by_rule().items()))
+        _fail(f"{len(report.issues)} problems in {report.rows} rows ({counts})", code=1)
+    typer.echo(f"OK: {report.rows} rows, no problems")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,192 @@
+"""Typed configuration: YAML files under ``configs/`` validated at the edge into pydantic objects.
+
+Everything below the CLI takes these objects as arguments; nothing reads a config file on its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used, with the file and the field named."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Strict):
+    path: Path = Path("data/corpus/call_notes.csv")
+    text_column: str = "text"
+    label_column: str = "label"
+    group_column: str | None = Field(
+        "style", description="Column whose values are held out one at a time (leave-one-group-out)."
+    )
+    encoding: str | None = None
+
+
+class TokenizerConfig(_Strict):
+    backend: Literal["rjieba", "jieba"] = "rjieba"
+    user_dicts: list[Path] = Field(default_factory=list, description="Extra jieba-style user dictionaries.")
+
+
+class VectorizerConfig(_Strict):
+    enabled: bool = True
+    ngram_range: tuple[int, int] = (1, 2)
+    min_df: int = 1
+    max_df: float = 1.0
+    max_features: int | None = None
+    sublinear_tf: bool = True
+
+    @field_validator("ngram_range")
+    @classmethod
+    def _ordered(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if not 1 <= value[0] <= value[1]:
+            raise ValueError("ngram_range must be (low, high) with 1 <= low <= high")
+        return value
+
+
+class FeaturesConfig(_Strict):
+    word: VectorizerConfig = VectorizerConfig(ngram_range=(1, 2))
+    char: VectorizerConfig = VectorizerConfig(ngram_range=(1, 3), min_df=2)
+
+    @model_validator(mode="after")
+    def _one_enabled(self) -> FeaturesConfig:
+        if not (self.word.enabled or self.char.enabled):
+            raise ValueError("at least one of features.word and features.char must be enabled")
+        return self
+
+
+class ClassifierConfig(_Strict):
+    kind: Literal["logreg", "linear_svc", "sgd"] = "linear_svc"
+    C: float = Field(0.5, gt=0)
+    class_weight: Literal["balanced"] | None = "balanced"
+    max_iter: int = Field(2000, gt=0)
+
+
+class CalibrationConfig(_Strict):
+    method: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
+    cv: int = Field(5, ge=2)
+
+
+class ReviewConfig(_Strict):
+    threshold: float | Literal["auto"] = Field(
+        "auto", description="Confidence below which a note goes to review; 'auto' picks it on validation data."
+    )
+    target_precision: float = Field(
+        0.9, gt=0, le=1, description="With threshold 'auto': precision wanted among the notes not reviewed."
+    )
+    min_cjk_chars: int = Field(2, ge=0, description="Notes with fewer Chinese characters go to review.")
+    min_threshold: float = Field(
+        0.3, ge=0, le=1, description="Floor for 'auto': a top type below this is a guess, whatever validation says."
+    )
+    max_threshold: float = Field(0.6, gt=0, le=1, description="Ceiling for 'auto', so review stays a minority.")
+
+
+class EvaluationConfig(_Strict):
+    cv_folds: int = Field(5, ge=2)
+    seed: int = 42
+    audit_rows: int = Field(50, ge=0)
+    n_jobs: int = 1
+
+
+class SearchConfig(_Strict):
+    """Candidates for ``train --search``: each maps dotted config keys to a list of values (a grid)."""
+
+    grid: dict[str, list[Any]] = Field(
+        default_factory=lambda: {
+            "classifier.C": [0.2, 0.5, 1.0],
+            "features.char.ngram_range": [[1, 3], [2, 4]],
+        }
+    )
+    max_candidates: int = Field(12, ge=1)
+
+
+class TrackingConfig(_Strict):
+    tracking_uri: str | None = Field(None, description="Default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db.")
+    experiment: str = "borrower-typing"
+    registered_model: str = "borrower-typing"
+    export_dir: Path = Path("models/borrower-typing")
+
+
+class TrainConfig(_Strict):
+    data: DataConfig = DataConfig()
+    tokenizer: TokenizerConfig = TokenizerConfig()
+    features: FeaturesConfig = FeaturesConfig()
+    classifier: ClassifierConfig = ClassifierConfig()
+    calibration: CalibrationConfig = CalibrationConfig()
+    review: ReviewConfig = ReviewConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    search: SearchConfig = SearchConfig()
+    tracking: TrackingConfig = TrackingConfig()
+    labels_path: Path | None = Field(None, description="An edited labels.yaml; default: the packaged one.")
+
+
+class ScoreConfig(_Strict):
+    text_column: str = "催记内容"
+    text_column_fallbacks: list[str] = Field(default_factory=lambda: ["text", "催收记录", "备注", "内容"])
+    chunk_size: int = Field(20_000, gt=0)
+    jobs: int = Field(1, ge=1)
+    recency_decay: float = Field(
+        0.8, gt=0, le=1, description="Case aggregation: weight of a note relative to the next later one."
+    )
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return raw
+
+
+def _validate(model: type[BaseModel], raw: dict[str, Any], origin: str) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{origin}: {problems}") from exc
+
+
+def load_train_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read and validate a training config; ``overrides`` are dotted keys (``data.path``) set on top."""
+    raw = load_yaml(path) if path else {}
+    raw.pop("score", None)
+    for key, value in (overrides or {}).items():
+        set_dotted(raw, key, value)
+    return _validate(TrainConfig, raw, str(path or "defaults"))
+
+
+def load_score_config(path: str | Path | None = None) -> ScoreConfig:
+    raw = load_yaml(path).get("score", {}) if path else {}
+    return _validate(ScoreConfig, raw, str(path or "defaults"))
+
+
+def set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:
+    node = raw
+    *parents, leaf = key.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"cannot set {key}: {part} is not a mapping")
+    node[leaf] = value
+
+
+def with_overrides(config: TrainConfig, overrides: dict[str, Any]) -> TrainConfig:
+    """A copy of ``config`` with dotted keys replaced, validated again."""
+    raw = config.model_dump(mode="json")
+    for key, value in overrides.items():
+        set_dotted(raw, key, value)
+    return _validate(TrainConfig, raw, "overrides")

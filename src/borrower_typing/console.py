@@ -1,0 +1,46 @@
+"""Human-readable terminal output for one prediction and for a scoring summary."""
+
+from __future__ import annotations
+
+import sys
+
+from .model import Prediction
+
+
+def render_prediction(note: str, pred: Prediction) -> None:
+    from rich.console import Console
+    from rich.panel import Panel
+    from rich.text import Text
+
+    from .text import mask_pii
+
+    console = Console(highlight=False)
+    head = Text()
+    head.append(f"{pred.type_zh} ({pred.type})", style="bold")
+    head.append(f"   置信度 confidence {pred.confidence:.2f}")
+    if pred.needs_review:
+        head.append(f"\n需人工复核 needs review: {pred.review_reason}", style="bold yellow")
+    alts = ", ".join(f"{a['type']} {a['probability']:.2f}" for a in pred.alternatives)
+    body = [
+        f"备选 alternatives: {alts}",
+        f"依据 evidence: {' | '.join(pred.evidence) if pred.evidence else '-'}",
+    ]
+    console.print(Panel(Text(mask_pii(note)[:300]), title="note (masked)", expand=False))
+    console.print(head)
+    for line in body:
+        console.print(line)
+    console.print(Panel(pred.strategy, title="处置策略 strategy", expand=False))
+
+
+def render_summary(summary) -> None:
+    out = sys.stderr
+    print(
+        f"scored {summary.rows:,} rows in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s) "
+        f"-> {summary.output}",
+        file=out,
+    )
+    print(f"needs review: {summary.review_share:.1%} ({', '.join(f'{k} {v}' for k, v in summary.review_counts.most_common())})", file=out)
+    counts = ", ".join(f"{k} {v}" for k, v in summary.type_counts.most_common())
+    print(f"types (incl. rows needing review): {counts}", file=out)
+    if summary.cases_output:
+        print(f"{summary.cases:,} cases -> {summary.cases_output}", file=out)

@@ -1,0 +1,113 @@
+"""From notes to a sparse feature matrix: normalisation, word n-grams on jieba tokens, character n-grams.
+
+Word n-grams carry the phrases (还不了, 去起诉, 下周四一定); character n-grams survive what word segmentation
+and speech-to-text get wrong (换款 for 还款, 鱼期 for 逾期, dialect words outside the dictionary).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
+
+from .config import FeaturesConfig, TokenizerConfig, VectorizerConfig
+from .text import normalize
+from .tokenize import Tokenizer, make_tokenizer
+
+
+def texts_of(X: object, column: str = "text") -> list[object]:
+    """The notes in ``X``: a DataFrame's ``column`` (or its only column), a Series, an array or a list."""
+    if isinstance(X, pd.DataFrame):
+        if column in X.columns:
+            return X[column].tolist()
+        if X.shape[1] == 1:
+            return X.iloc[:, 0].tolist()
+        raise KeyError(f"no column {column!r} among {list(X.columns)}")
+    if isinstance(X, pd.Series):
+        return X.tolist()
+    if isinstance(X, np.ndarray):
+        return X.ravel().tolist() if X.ndim <= 2 and (X.ndim == 1 or X.shape[1] == 1) else X[:, 0].tolist()
+    if isinstance(X, str):
+        return [X]
+    return list(X)
+
+
+class TextNormalizer(TransformerMixin, BaseEstimator):
+    """First pipeline step: takes a DataFrame with a text column (or a list of notes) and returns the
+    normalised notes, one per input row (missing or non-string cells become "")."""
+
+    def __init__(self, column: str = "text"):
+        self.column = column
+
+    def fit(self, X: object, y: object = None) -> TextNormalizer:
+        self.n_features_in_ = 1
+        self.feature_names_in_ = np.asarray([self.column], dtype=object)
+        return self
+
+    def transform(self, X: object) -> list[str]:
+        return [normalize(t) for t in texts_of(X, self.column)]
+
+    def get_feature_names_out(self, input_features: Iterable[str] | None = None) -> np.ndarray:
+        return np.asarray([self.column], dtype=object)
+
+
+class CompactTfidfVectorizer(TfidfVectorizer):
+    """``TfidfVectorizer`` whose saved state keeps the vocabulary as one array of terms.
+
+    skops writes a dict entry by entry as JSON, which makes a 100k-term vocabulary tens of megabytes and
+    seconds to load; an array of terms is one ``.npy`` member and the dict is rebuilt on load.
+    """
+
+    def __getstate__(self) -> dict:
+        state = dict(super().__getstate__())  # a copy: on Python 3.11+ object.__getstate__ returns __dict__ itself
+        vocab = state.get("vocabulary_")
+        if isinstance(vocab, dict):
+            terms = np.empty(len(vocab), dtype=object)
+            for term, idx in vocab.items():
+                terms[idx] = term
+            state["vocabulary_"] = terms.astype(str) if len(terms) else np.asarray([], dtype="<U1")
+        state.pop("stop_words_", None)  # only a record of pruned terms; sklearn documents it as removable
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        vocab = state.get("vocabulary_")
+        if isinstance(vocab, np.ndarray):
+            state["vocabulary_"] = {str(t): i for i, t in enumerate(vocab.tolist())}
+        super().__setstate__(state)
+
+
+def _vectorizer(cfg: VectorizerConfig, **kwargs: object) -> TfidfVectorizer:
+    return CompactTfidfVectorizer(
+        ngram_range=tuple(cfg.ngram_range),
+        min_df=cfg.min_df,
+        max_df=cfg.max_df,
+        max_features=cfg.max_features,
+        sublinear_tf=cfg.sublinear_tf,
+        lowercase=False,
+        dtype=np.float32,
+        **kwargs,
+    )
+
+
+def build_features(cfg: FeaturesConfig, tokenizer: Tokenizer) -> FeatureUnion:
+    """Word and/or character TF-IDF over normalised notes, as configured."""
+    parts = []
+    if cfg.word.enabled:
+        parts.append(("word", _vectorizer(cfg.word, tokenizer=tokenizer, token_pattern=None)))
+    if cfg.char.enabled:
+        parts.append(("char", _vectorizer(cfg.char, analyzer="char")))
+    return FeatureUnion(parts)
+
+
+def build_tokenizer(cfg: TokenizerConfig) -> Tokenizer:
+    return make_tokenizer(cfg.backend, cfg.user_dicts)
+
+
+def display_feature(name: str) -> str:
+    """A feature name as the words a collector would recognise: ``word__还 不了`` -> ``还不了``."""
+    _, _, piece = name.partition("__")
+    return piece.replace(" ", "")

@@ -1,0 +1,114 @@
+"""Normalisation and masking of raw note text: the first step for every note, before tokens or logs.
+
+Two entry points:
+- ``mask_pii`` replaces phone, ID-card and bank-card numbers (whole or partly masked) with placeholders; it is
+  what may be shown, logged or written to MLflow.
+- ``normalize`` is what the model sees: NFKC, whitespace folded, personal data masked, and amounts, dates and
+  times turned into typed placeholders so that ``3,200元`` and ``五千块`` look alike to the model.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+
+# Placeholders are ASCII words so both tokenisers keep them whole, and upper case so no note collides with them.
+PHONE, IDNO, CARD, NAME, AMOUNT, DATE, TIME = "PHONE", "IDNO", "CARDNO", "NAME", "AMT", "DATE", "TIME"
+PLACEHOLDERS = (PHONE, IDNO, CARD, NAME, AMOUNT, DATE, TIME)
+
+_MASK = r"[*＊xX×#]"
+_D = r"[0-9]"
+_NOT_DIGIT_BEFORE = r"(?<![0-9A-Za-z])"
+_NOT_DIGIT_AFTER = r"(?![0-9A-Za-z])"
+
+# ID card: 18 chars (17 digits + digit/X) or 15 digits, possibly with a masked middle (4401**********1234).
+_ID_RE = re.compile(
+    _NOT_DIGIT_BEFORE
+    + rf"(?:{_D}{{6}}(?:19|20){_D}{{2}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]{_D}|3[01]){_D}{{3}}[0-9Xx]"
+    + rf"|{_D}{{4,6}}{_MASK}{{6,12}}{_D}{{3}}[0-9Xx])"
+    + _NOT_DIGIT_AFTER
+)
+# Mobile numbers: 1[3-9]x xxxx xxxx with optional separators or masked middle, optional +86.
+_PHONE_RE = re.compile(
+    _NOT_DIGIT_BEFORE
+    + rf"(?:\+?86[- ]?)?1[3-9]{_D}[- ]?(?:{_D}{{4}}|{_MASK}{{4}})[- ]?{_D}{{4}}"
+    + _NOT_DIGIT_AFTER
+)
+# Landlines like 0755-12345678 and service numbers are left alone on purpose: 12378, 12315 are signals.
+_LANDLINE_RE = re.compile(_NOT_DIGIT_BEFORE + rf"0{_D}{{2,3}}-{_D}{{7,8}}" + _NOT_DIGIT_AFTER)
+# Bank cards: 16–19 digits, plain, grouped by spaces/dashes, or masked in the middle.
+_CARD_RE = re.compile(
+    _NOT_DIGIT_BEFORE
+    + rf"(?:{_D}{{4}}[- ]?){{3}}{_D}{{4,7}}"
+    + rf"|{_NOT_DIGIT_BEFORE}{_D}{{4,6}}{_MASK}{{4,12}}{_D}{{4}}"
+    + _NOT_DIGIT_AFTER
+)
+# Masked card tails that collectors write: 尾号6621 / 卡号后四位 6621.
+_TAIL_RE = re.compile(r"(尾号|后四位|末四位)\s*[:：]?\s*[0-9]{3,4}")
+
+_CN_NUM = "零〇一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟"
+_AMOUNT_RE = re.compile(
+    rf"(?:[0-9][0-9,，]*(?:\.[0-9]+)?|[{_CN_NUM}]+)\s*(?:多|余)?\s*(?:万|千|k|K|w|W)?\s*(?:元|块钱|块|rmb|RMB)"
+    rf"|(?:¥|￥)\s*[0-9][0-9,]*(?:\.[0-9]+)?"
+    rf"|[0-9]+(?:\.[0-9]+)?\s*(?:万|w|W)(?![0-9])"
+)
+_DATE_RE = re.compile(
+    r"(?:20[0-9]{2}|[0-9]{2})\s*[-/.年]\s*[0-9]{1,2}\s*[-/.月]\s*[0-9]{1,2}\s*[日号]?"
+    r"|[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*[日号]"
+    r"|(?<![0-9/])[0-9]{1,2}/[0-9]{1,2}(?![0-9/])"
+)
+_TIME_RE = re.compile(r"(?<![0-9])(?:[01]?[0-9]|2[0-3])\s*[:：]\s*[0-5][0-9](?:\s*[:：]\s*[0-5][0-9])?(?![0-9])")
+# A masked name as CRMs write it (张**, 欧阳*): which surname was masked says nothing about behaviour.
+_NAME_RE = re.compile(r"[\u4e00-\u9fff][*＊]{1,3}(?![0-9])")
+_WS_RE = re.compile(r"\s+")
+
+
+def _is_missing(value: object) -> bool:
+    if value is None:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def as_text(value: object) -> str:
+    """Any cell value as a string: None/NaN become "", numbers their plain form."""
+    if _is_missing(value):
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def clean(text: str) -> str:
+    """NFKC (full-width to half-width), control characters dropped, whitespace folded."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch if (ch in "\n\t" or unicodedata.category(ch)[0] != "C") else " " for ch in text)
+    return _WS_RE.sub(" ", text).strip()
+
+
+def mask_pii(text: object) -> str:
+    """Replace ID, phone and card numbers (full or partly masked) with placeholders.
+
+    Safe to log: this is the only form of a note that leaves the process (MLflow, reports, label audit).
+    """
+    text = clean(as_text(text))
+    text = _ID_RE.sub(IDNO, text)
+    text = _PHONE_RE.sub(PHONE, text)
+    text = _LANDLINE_RE.sub(PHONE, text)
+    text = _CARD_RE.sub(CARD, text)
+    return _TAIL_RE.sub(lambda m: m.group(1) + CARD, text)
+
+
+def normalize(text: object) -> str:
+    """What the model reads: masked text with amounts, dates and times as typed placeholders."""
+    text = mask_pii(text)
+    text = _NAME_RE.sub(f" {NAME} ", text)
+    text = _DATE_RE.sub(f" {DATE} ", text)
+    text = _TIME_RE.sub(f" {TIME} ", text)
+    text = _AMOUNT_RE.sub(f" {AMOUNT} ", text)
+    return _WS_RE.sub(" ", text).strip()
+
+
+def cjk_count(text: str) -> int:
+    """Number of CJK ideographs: the basis of the "not Chinese" and "too short" checks."""
+    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf")

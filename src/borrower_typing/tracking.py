@@ -1,0 +1,156 @@
+"""MLflow: the tracking store, logged runs, the model registry with its ``@champion`` alias, and export.
+
+Nothing is set at import time: every function takes the tracking URI it should use.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+CHAMPION = "champion"
+
+
+def resolve_tracking_uri(configured: str | None = None) -> str:
+    """``configured``, else ``$MLFLOW_TRACKING_URI``, else a SQLite file in the working directory."""
+    return configured or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def _mlflow(uri: str):
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    return mlflow
+
+
+def git_commit(cwd: str | Path | None = None) -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=cwd, timeout=5, check=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, cwd=cwd, timeout=5
+        ).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in d.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = value if not isinstance(value, (list, tuple)) else str(list(value))
+    return out
+
+
+def log_dataset(mlflow: Any, df: pd.DataFrame, name: str, source: str, context: str = "training") -> str:
+    """Log a dataset's digest, schema and profile (not its rows) with ``mlflow.log_input``."""
+    import warnings
+
+    with warnings.catch_warnings():  # a local path matches two equivalent source types; either is right
+        warnings.simplefilter("ignore", UserWarning)
+        dataset = mlflow.data.from_pandas(df, source=source, name=name, targets="label" if "label" in df else None)
+    mlflow.log_input(dataset, context=context)
+    return dataset.digest
+
+
+def log_model(
+    mlflow: Any,
+    bundle_dir: Path,
+    input_example: pd.DataFrame,
+    output_example: pd.DataFrame,
+    registered_name: str | None,
+    tags: dict[str, str],
+):
+    """Log the bundle as a pyfunc (loader module, no pickle) and register it; returns ModelInfo."""
+    from importlib.metadata import version
+
+    from mlflow.models import infer_signature
+
+    import borrower_typing
+
+    signature = infer_signature(input_example, output_example, params={"include_strategy": True})
+    requirements = [
+        f"{pkg}=={version(pkg)}"
+        for pkg in ("scikit-learn", "numpy", "scipy", "pandas", "jieba", "rjieba", "skops", "pyyaml", "pydantic", "joblib")
+    ]
+    return mlflow.pyfunc.log_model(
+        name="model",
+        loader_module="borrower_typing.serving",
+        data_path=str(bundle_dir),
+        code_paths=[str(Path(borrower_typing.__file__).parent)],
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=requirements,
+        registered_model_name=registered_name,
+        tags=tags,
+    )
+
+
+def current_champion(uri: str, name: str):
+    """The model version behind ``@champion``, or None."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient(uri)
+    try:
+        return client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def set_champion(uri: str, name: str, version: str | int) -> None:
+    from mlflow import MlflowClient
+
+    MlflowClient(uri).set_registered_model_alias(name, CHAMPION, str(version))
+
+
+def tag_version(uri: str, name: str, version: str | int, tags: dict[str, str]) -> None:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(uri)
+    for key, value in tags.items():
+        client.set_model_version_tag(name, str(version), key, str(value))
+
+
+def download_model(uri: str, model_uri: str, dst: str | Path | None = None) -> Path:
+    """A local copy of ``models:/…`` or ``runs:/…``."""
+    mlflow = _mlflow(uri)
+    dst = Path(dst) if dst else Path(tempfile.mkdtemp(prefix="borrower-typing-model-"))
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(dst)))
+
+
+def export_model(uri: str, model_uri: str, export_dir: str | Path) -> Path:
+    """Replace ``export_dir`` with a local copy of ``model_uri`` (prediction then needs no tracking store)."""
+    export_dir = Path(export_dir)
+    tmp = Path(tempfile.mkdtemp(prefix="export-", dir=export_dir.parent if export_dir.parent.exists() else None))
+    local = download_model(uri, model_uri, tmp)
+    if export_dir.exists():
+        shutil.rmtree(export_dir)
+    export_dir.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(local), str(export_dir))
+    shutil.rmtree(tmp, ignore_errors=True)
+    return export_dir
+
+
+def run_metric(uri: str, run_id: str, key: str) -> float | None:
+    from mlflow import MlflowClient
+
+    return MlflowClient(uri).get_run(run_id).data.metrics.get(key)
+
+
+def run_param(uri: str, run_id: str, key: str) -> str | None:
+    from mlflow import MlflowClient
+
+    return MlflowClient(uri).get_run(run_id).data.params.get(key)

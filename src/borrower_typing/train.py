@@ -1,0 +1,271 @@
+"""Train, evaluate, track and register: the one function behind ``borrower-typing train`` and its tests."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import TrainConfig, with_overrides
+from .data import DataError, read_table
+from .evaluate import EvaluationResult, choose_threshold, evaluate_pipeline, macro_f1, write_report
+from .labels import NONE, LabelSet, load_labels
+from .model import TypingModel, build_pipeline
+from .text import mask_pii
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class TrainResult:
+    model: TypingModel
+    evaluation: EvaluationResult
+    metrics: dict[str, float]
+    threshold: float
+    run_id: str | None = None
+    model_version: str | None = None
+    promoted: bool = False
+    promotion_reason: str = ""
+    export_dir: Path | None = None
+    report_files: dict[str, Path] = field(default_factory=dict)
+    search_results: pd.DataFrame | None = None
+
+
+def load_labelled(config: TrainConfig, labels: LabelSet) -> pd.DataFrame:
+    """The training table with labels as slugs; stops before training on anything it cannot use."""
+    d = config.data
+    df = read_table(d.path, encoding=d.encoding)
+    missing = [c for c in (d.text_column, d.label_column) if c not in df.columns]
+    if missing:
+        raise DataError(f"{d.path}: no column {', '.join(map(repr, missing))}; columns are {list(df.columns)}")
+    slugs = df[d.label_column].map(lambda v: labels.try_slug(v) if isinstance(v, str) else None)
+    bad = slugs.isna()
+    if bad.any():
+        rows = ", ".join(f"row {i} ({df[d.label_column][i]!r})" for i in df.index[bad][:10])
+        more = f" and {int(bad.sum()) - 10} more" if bad.sum() > 10 else ""
+        raise DataError(f"{d.path}: unknown label in column {d.label_column!r}: {rows}{more}")
+    out = pd.DataFrame({"text": df[d.text_column].fillna("").astype(str), "label": slugs})
+    if d.group_column and d.group_column in df.columns:
+        out["group"] = df[d.group_column].fillna("").astype(str)
+    present = set(out["label"])
+    if len(present) < 2:
+        raise DataError(f"{d.path}: at least two labels are needed to train, found {sorted(present)}")
+    return out.reset_index(drop=True)
+
+
+def evaluate_config(config: TrainConfig, data: pd.DataFrame, with_groups: bool = True, progress: Progress | None = None) -> EvaluationResult:
+    groups = data["group"] if (with_groups and "group" in data) else None
+    return evaluate_pipeline(
+        build_pipeline(config),
+        data[["text"]],
+        data["label"].to_numpy(),
+        groups=groups,
+        folds=config.evaluation.cv_folds,
+        seed=config.evaluation.seed,
+        n_jobs=config.evaluation.n_jobs,
+        progress=progress,
+    )
+
+
+def search_candidates(config: TrainConfig) -> list[dict[str, Any]]:
+    keys = list(config.search.grid)
+    combos = list(itertools.product(*(config.search.grid[k] for k in keys)))
+    return [dict(zip(keys, combo, strict=True)) for combo in combos][: config.search.max_candidates]
+
+
+def fit_model(config: TrainConfig, data: pd.DataFrame, labels: LabelSet, threshold: float, meta: dict[str, Any]) -> TypingModel:
+    pipeline = build_pipeline(config).fit(data[["text"]], data["label"].to_numpy())
+    return TypingModel(pipeline, labels, threshold, config.review.min_cjk_chars, meta)
+
+
+def train(
+    config: TrainConfig,
+    search: bool = False,
+    promote: bool = False,
+    reports_dir: str | Path = "reports/train",
+    track: bool = True,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Fit and evaluate the configured model (or the best of the search grid), log everything to MLflow,
+    register the model, move ``@champion`` when it earns it, and export the champion for local use."""
+    say = progress or (lambda _msg: None)
+    labels = load_labels(config.labels_path)
+    data = load_labelled(config, labels)
+    say(f"{len(data)} labelled notes, {data['label'].nunique()} labels, from {config.data.path}")
+
+    mlflow = None
+    if track:
+        from .tracking import _mlflow, resolve_tracking_uri
+
+        uri = resolve_tracking_uri(config.tracking.tracking_uri)
+        mlflow = _mlflow(uri)
+        mlflow.set_experiment(config.tracking.experiment)
+
+    search_table = None
+    with _maybe_run(mlflow, "search" if search else "train") as run:
+        if search:
+            config, search_table = _search(config, data, mlflow, say)
+        t0 = time.perf_counter()
+        evaluation = evaluate_config(config, data, progress=say)
+        eval_seconds = time.perf_counter() - t0
+        threshold = _threshold(config, evaluation)
+        t0 = time.perf_counter()
+        meta = {
+            "trained_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+            "data_path": str(config.data.path),
+            "rows": len(data),
+            "config": config.model_dump(mode="json"),
+        }
+        model = fit_model(config, data, labels, threshold, meta)
+        fit_seconds = time.perf_counter() - t0
+        metrics = evaluation.metrics() | {
+            "review_threshold": threshold,
+            "fit_seconds": fit_seconds,
+            "evaluation_seconds": eval_seconds,
+            "train_rows": float(len(data)),
+        }
+        names = {t.slug: t.name_zh for t in (*labels.types, labels.none)}
+        files = write_report(evaluation, data["text"].tolist(), reports_dir, names, config.evaluation.audit_rows)
+        if search_table is not None:
+            search_table.to_csv(Path(reports_dir) / "search_results.csv", index=False)
+            files["search_results.csv"] = Path(reports_dir) / "search_results.csv"
+        say(summary_line(metrics))
+        result = TrainResult(model, evaluation, metrics, threshold, report_files=files, search_results=search_table)
+        if mlflow is not None:
+            _track(mlflow, run, config, data, result, promote, say)
+    return result
+
+
+def _threshold(config: TrainConfig, evaluation: EvaluationResult) -> float:
+    if config.review.threshold != "auto":
+        return float(config.review.threshold)
+    proba = evaluation.group_proba if evaluation.group_proba is not None else evaluation.oof_proba
+    chosen = choose_threshold(
+        proba, evaluation.y, evaluation.classes, config.review.target_precision, config.review.max_threshold
+    )
+    return max(chosen, config.review.min_threshold)
+
+
+def _search(config: TrainConfig, data: pd.DataFrame, mlflow: Any, say: Progress) -> tuple[TrainConfig, pd.DataFrame]:
+    rows = []
+    best: tuple[float, TrainConfig] | None = None
+    candidates = search_candidates(config)
+    for i, overrides in enumerate(candidates, 1):
+        candidate = with_overrides(config, overrides)
+        t0 = time.perf_counter()
+        with _maybe_run(mlflow, f"candidate-{i}", nested=True):
+            ev = evaluate_config(candidate, data, with_groups=False)
+            score = float(np.mean(ev.cv_f1))
+            if mlflow is not None:
+                mlflow.log_params({k: str(v) for k, v in overrides.items()})
+                mlflow.log_metrics({"cv_macro_f1_mean": score, "cv_macro_f1_std": float(np.std(ev.cv_f1))})
+        rows.append({**{k: str(v) for k, v in overrides.items()}, "cv_macro_f1": score, "seconds": time.perf_counter() - t0})
+        say(f"candidate {i}/{len(candidates)} {overrides}: CV macro-F1 {score:.4f}")
+        if best is None or score > best[0]:
+            best = (score, candidate)
+    assert best is not None
+    return best[1], pd.DataFrame(rows).sort_values("cv_macro_f1", ascending=False)
+
+
+class _maybe_run:
+    """``mlflow.start_run`` when tracking, a no-op context otherwise."""
+
+    def __init__(self, mlflow: Any, name: str, nested: bool = False):
+        self.mlflow, self.name, self.nested, self.run = mlflow, name, nested, None
+
+    def __enter__(self):
+        if self.mlflow is not None:
+            self.run = self.mlflow.start_run(run_name=self.name, nested=self.nested)
+        return self.run
+
+    def __exit__(self, *exc: object) -> None:
+        if self.mlflow is not None:
+            self.mlflow.end_run("FAILED" if exc[0] else "FINISHED")
+
+
+def summary_line(metrics: dict[str, float]) -> str:
+    parts = [f"CV macro-F1 {metrics['cv_macro_f1_mean']:.3f} ± {metrics['cv_macro_f1_std']:.3f}"]
+    if "logo_macro_f1_mean" in metrics:
+        parts.append(f"leave-one-group-out macro-F1 {metrics['logo_macro_f1_mean']:.3f} (min {metrics['logo_macro_f1_min']:.3f})")
+    parts.append(f"ECE {metrics['ece']:.3f}")
+    parts.append(f"review threshold {metrics['review_threshold']:.3f}")
+    return "; ".join(parts)
+
+
+def comparison_metric(metrics: dict[str, float]) -> str:
+    return "logo_macro_f1_mean" if "logo_macro_f1_mean" in metrics else "cv_macro_f1_mean"
+
+
+def _track(mlflow: Any, run: Any, config: TrainConfig, data: pd.DataFrame, result: TrainResult, promote: bool, say: Progress) -> None:
+    import tempfile
+
+    from . import tracking
+
+    uri = mlflow.get_tracking_uri()
+    params = tracking.flatten(config.model_dump(mode="json"))
+    mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+    mlflow.log_metrics(result.metrics)
+    # Only masked text leaves the process: the logged dataset profile is built from masked notes.
+    masked = data.assign(text=data["text"].map(mask_pii))
+    digest = tracking.log_dataset(mlflow, masked, name=Path(config.data.path).name, source=str(config.data.path))
+    for f in result.report_files.values():
+        mlflow.log_artifact(str(f), artifact_path="evaluation")
+    commit = tracking.git_commit()
+    tags = {"data_digest": digest, "data_path": str(config.data.path), "code_commit": commit,
+            "comparison_metric": comparison_metric(result.metrics)}
+    mlflow.set_tags(tags)
+    example = pd.DataFrame({"text": ["客户称这个月工资没发，下周五前一定还清，请不要再打给家里人。", "关机"]})
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = result.model.save(Path(tmp) / "bundle")
+        from .serving import TypingPyfunc
+
+        output = TypingPyfunc(result.model).predict(example)
+        info = tracking.log_model(mlflow, bundle, example, output, config.tracking.registered_model, tags)
+    name = config.tracking.registered_model
+    version = str(info.registered_model_version)
+    tracking.tag_version(uri, name, version, tags | {"run_id": run.info.run_id, "config": str(config.data.path)})
+    result.run_id, result.model_version = run.info.run_id, version
+    promoted, reason = _should_promote(uri, name, config, data, result, promote, digest)
+    if promoted:
+        tracking.set_champion(uri, name, version)
+    result.promoted, result.promotion_reason = promoted, reason
+    mlflow.set_tag("promotion", reason)
+    say(f"registered {name} version {version}; {reason}")
+    champion = tracking.current_champion(uri, name)
+    if champion is not None:
+        result.export_dir = tracking.export_model(uri, f"models:/{name}@{tracking.CHAMPION}", config.tracking.export_dir)
+        say(f"champion (version {champion.version}) exported to {result.export_dir}")
+
+
+def _should_promote(uri: str, name: str, config: TrainConfig, data: pd.DataFrame, result: TrainResult, promote: bool, digest: str) -> tuple[bool, str]:
+    """Promotion rule: no champion yet, ``--promote``, or the new version beats the champion on the same
+    held-out data (see the README's "Model registry" section)."""
+    from . import tracking
+
+    if promote:
+        return True, "promoted to @champion (--promote)"
+    champion = tracking.current_champion(uri, name)
+    if champion is None:
+        return True, "promoted to @champion (there was none)"
+    metric = comparison_metric(result.metrics)
+    new = result.metrics[metric]
+    same_data = champion.tags.get("data_digest") == digest
+    if same_data and champion.run_id:
+        old = tracking.run_metric(uri, champion.run_id, metric)
+        basis = f"{metric} on identical folds of the same data"
+    else:
+        local = tracking.download_model(uri, f"models:/{name}/{champion.version}")
+        old_model = TypingModel.load(local)
+        pred = [p.type if not (p.review_reason == "no_basis") else NONE for p in old_model.predict(data["text"].tolist(), evidence=0, strategy=False)]
+        old = macro_f1(data["label"].to_numpy(), np.asarray(pred))
+        new = result.metrics["cv_macro_f1_mean"]
+        basis = "champion scored on this data vs new model's out-of-fold CV macro-F1"
+    if old is None or new > old:
+        return True, f"promoted to @champion: {new:.4f} > {old if old is not None else float('nan'):.4f} ({basis})"
+    return False, f"kept champion version {champion.version}: {new:.4f} <= {old:.4f} ({basis})"
