@@ -56,7 +56,7 @@ mlflow-ui: $(STAMP) ## Browse runs and registered models at http://127.0.0.1:500
 	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000
 
 serve: $(STAMP) ## Serve models:/borrower-typing@champion over HTTP on 127.0.0.1:5001
-	MLFLOW_TRACKING_URI=$(MLFLOW_TRACKING_URI) $(BIN)/mlflow models serve -m "models:/borrower-typing@champion" \
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mlflow models serve -m "models:/borrower-typing@champion" \
 		--env-manager local --host 127.0.0.1 --port 5001
 
 clean: ## Remove the venv, caches, the tracking store, exported models and reports

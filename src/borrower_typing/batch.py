@@ -8,8 +8,9 @@ Per-case aggregation (``case_column``) combines all of a case's notes into one t
         w_i = (1 - p_i(none)) * decay ** (number of later notes in the case)
     (w_i = 0 for notes sent to review as empty, not Chinese or too short), and
         score(c) = sum_i w_i * log p_i(c);   case distribution = softmax(score).
-    The case type is the argmax, its confidence the softmax value. A case with sum_i w_i < 0.5 has no
-    basis for typing and goes to review; so does one whose confidence is below the model's threshold.
+    The case type is the argmax, its confidence the softmax value. A case none of whose notes has a basis
+    of its own (1 - p_i(none) >= 0.5) goes to review as "no_basis": many unanswered calls do not add up to
+    a type. So does a case whose confidence is below the model's review threshold.
 """
 
 from __future__ import annotations
@@ -117,7 +118,12 @@ def score_file(
         raise DataError(f"{input_path}: no rows to score")
     columns = list(head.columns)
     text_column = pick_text_column(columns, text_column, text_fallbacks or ["text"], input_path)
-    needed = [text_column, *(id_columns or []), *([case_column] if case_column else []), *([time_column] if time_column else [])]
+    needed = [
+        text_column,
+        *(id_columns or []),
+        *([case_column] if case_column else []),
+        *([time_column] if time_column else []),
+    ]
     missing = [c for c in needed if c not in columns]
     if missing:
         raise DataError(f"{input_path}: no column {', '.join(map(repr, missing))}; columns are {columns}")
@@ -145,13 +151,24 @@ def score_file(
     if agg is not None:
         table = agg.result(model)
         with TableWriter(cases_path, encoding=output_encoding, overwrite=overwrite) as cw:
-            cw.write(table.rename(columns={"case": case_column}) if strategy else table.drop(columns=["strategy"]).rename(columns={"case": case_column}))
+            cw.write(
+                table.rename(columns={"case": case_column})
+                if strategy
+                else table.drop(columns=["strategy"]).rename(columns={"case": case_column})
+            )
         summary.cases_output, summary.cases = cases_path, len(table)
     summary.seconds = time.perf_counter() - start
     return summary
 
 
-def _scored(model_dir: str, chunks: Iterator[pd.DataFrame], text_column: str, keep: list[str] | None, strategy: bool, jobs: int):
+def _scored(
+    model_dir: str,
+    chunks: Iterator[pd.DataFrame],
+    text_column: str,
+    keep: list[str] | None,
+    strategy: bool,
+    jobs: int,
+):
     """(chunk, scored) pairs in input order; with ``jobs`` > 1 the chunks are scored by worker processes."""
     if jobs <= 1:
         for chunk in chunks:
@@ -186,7 +203,9 @@ class CaseAggregator:
         self._notes: dict[str, list[tuple[object, int, np.ndarray, float]]] = defaultdict(list)
         self._seq = 0
 
-    def add(self, case_ids: list[object], proba: np.ndarray, reasons: list[str], times: list[object] | None = None) -> None:
+    def add(
+        self, case_ids: list[object], proba: np.ndarray, reasons: list[str], times: list[object] | None = None
+    ) -> None:
         p_none = proba[:, self.none_idx] if self.none_idx is not None else np.zeros(len(proba))
         types = proba[:, self.type_idx].astype(np.float64)
         types = types / np.clip(types.sum(axis=1, keepdims=True), 1e-12, None)
@@ -213,7 +232,7 @@ class CaseAggregator:
             top = type_names[order[0]]
             conf = float(dist[order[0]])
             with_basis = int(sum(1 for *_, b in notes if b >= 0.5))
-            if weights.sum() < 0.5:
+            if with_basis == 0:
                 reason = "no_basis"
             elif conf < model.threshold:
                 reason = "low_confidence"
@@ -268,9 +287,17 @@ def run_score(
     model_dir = resolve_model_path(model)
     fallbacks = [cfg.text_column, *cfg.text_column_fallbacks]
     kwargs = dict(
-        text_column=text_column, text_fallbacks=fallbacks, id_columns=id_columns, jobs=jobs or cfg.jobs,
-        chunk_size=chunk_size or cfg.chunk_size, encoding=encoding, output_encoding=output_encoding,
-        strategy=strategy, case_column=case_column, time_column=time_column, recency_decay=cfg.recency_decay,
+        text_column=text_column,
+        text_fallbacks=fallbacks,
+        id_columns=id_columns,
+        jobs=jobs or cfg.jobs,
+        chunk_size=chunk_size or cfg.chunk_size,
+        encoding=encoding,
+        output_encoding=output_encoding,
+        strategy=strategy,
+        case_column=case_column,
+        time_column=time_column,
+        recency_decay=cfg.recency_decay,
         overwrite=overwrite,
     )
     if quiet or not stderr_is_terminal():
@@ -278,8 +305,12 @@ def run_score(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("scoring"), BarColumn(bar_width=None), TextColumn("{task.completed:,} rows"),
-        TextColumn("{task.fields[rate]:,.0f} rows/s"), TimeElapsedColumn(), transient=True,
+        TextColumn("scoring"),
+        BarColumn(bar_width=None),
+        TextColumn("{task.completed:,} rows"),
+        TextColumn("{task.fields[rate]:,.0f} rows/s"),
+        TimeElapsedColumn(),
+        transient=True,
     ) as bar:
         task = bar.add_task("score", total=None, rate=0.0)
         start = time.perf_counter()

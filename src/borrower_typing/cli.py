@@ -25,8 +25,12 @@ app.add_typer(data_app, name="data")
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Training config (YAML).")]
 ModelOpt = Annotated[
     str | None,
-    typer.Option("--model", "-m", help="Model folder or URI (models:/borrower-typing@champion, runs:/…). "
-                 "Default: $BORROWER_TYPING_MODEL or models/borrower-typing."),
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model folder or URI (models:/borrower-typing@champion, runs:/…). "
+        "Default: $BORROWER_TYPING_MODEL or models/borrower-typing.",
+    ),
 ]
 
 
@@ -74,7 +78,14 @@ def train(
         overrides["data.group_column"] = None
     try:
         cfg = load_train_config(config if config.exists() or config != Path("configs/train.yaml") else None, overrides)
-        result = run_train(cfg, search=search, promote=promote, reports_dir=reports, track=not no_tracking, progress=typer.echo)
+        result = run_train(
+            cfg,
+            search=search,
+            promote=promote,
+            reports_dir=reports,
+            track=not no_tracking,
+            progress=typer.echo,
+        )
     except _errors() as exc:
         _fail(str(exc))
     typer.echo(result.evaluation.per_class().round(3).to_string())
@@ -95,7 +106,9 @@ def evaluate(
         out = evaluate_model_on_file(model, data, text_column, label_column, reports)
     except _errors() as exc:
         _fail(str(exc))
-    typer.echo(f"macro-F1 {out['macro_f1']:.4f}  accuracy {out['accuracy']:.4f}  ECE {out['ece']:.4f}  rows {out['rows']}")
+    typer.echo(
+        f"macro-F1 {out['macro_f1']:.4f}  accuracy {out['accuracy']:.4f}  ECE {out['ece']:.4f}  rows {out['rows']}"
+    )
     typer.echo(out["per_class"].round(3).to_string())
     typer.echo(f"report files in {reports}/")
 
@@ -136,9 +149,13 @@ def score(
     input: Annotated[Path, typer.Argument(help="Export to score: .csv (UTF-8/GB18030), .xlsx, .parquet, .jsonl.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file; format from its extension.")],
     model: ModelOpt = None,
-    config: Annotated[Path, typer.Option("--config", "-c", help="Scoring defaults (YAML, 'score' section).")] = Path("configs/score.yaml"),
+    config: Annotated[Path, typer.Option("--config", "-c", help="Scoring defaults (YAML, 'score' section).")] = Path(
+        "configs/score.yaml"
+    ),
     text_column: Annotated[str | None, typer.Option(help="Column with the notes (default from config).")] = None,
-    id_columns: Annotated[str | None, typer.Option(help="Comma-separated input columns to keep (default: all).")] = None,
+    id_columns: Annotated[
+        str | None, typer.Option(help="Comma-separated input columns to keep (default: all).")
+    ] = None,
     case_column: Annotated[str | None, typer.Option(help="Also write OUTPUT.cases.<ext>, one row per case.")] = None,
     time_column: Annotated[str | None, typer.Option(help="Orders a case's notes (default: file order).")] = None,
     jobs: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
@@ -154,11 +171,21 @@ def score(
 
     try:
         summary = run_score(
-            input, output, model=model, config_path=config, text_column=text_column,
+            input,
+            output,
+            model=model,
+            config_path=config,
+            text_column=text_column,
             id_columns=[c.strip() for c in id_columns.split(",")] if id_columns else None,
-            case_column=case_column, time_column=time_column, jobs=jobs, chunk_size=chunk_size,
-            encoding=encoding, output_encoding=output_encoding, strategy=not no_strategy,
-            overwrite=overwrite, quiet=quiet,
+            case_column=case_column,
+            time_column=time_column,
+            jobs=jobs,
+            chunk_size=chunk_size,
+            encoding=encoding,
+            output_encoding=output_encoding,
+            strategy=not no_strategy,
+            overwrite=overwrite,
+            quiet=quiet,
         )
     except _errors() as exc:
         _fail(str(exc))

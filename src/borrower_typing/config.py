@@ -76,14 +76,18 @@ class CalibrationConfig(_Strict):
 
 class ReviewConfig(_Strict):
     threshold: float | Literal["auto"] = Field(
-        "auto", description="Confidence below which a note goes to review; 'auto' picks it on validation data."
+        "auto",
+        description="Confidence below which a note goes to review; 'auto' picks it on validation data.",
     )
     target_precision: float = Field(
         0.9, gt=0, le=1, description="With threshold 'auto': precision wanted among the notes not reviewed."
     )
-    min_cjk_chars: int = Field(2, ge=0, description="Notes with fewer Chinese characters go to review.")
+    min_cjk_chars: int = Field(3, ge=0, description="Notes with fewer Chinese characters go to review.")
     min_threshold: float = Field(
-        0.3, ge=0, le=1, description="Floor for 'auto': a top type below this is a guess, whatever validation says."
+        0.3,
+        ge=0,
+        le=1,
+        description="Floor for 'auto': a top type below this is a guess, whatever validation says.",
     )
     max_threshold: float = Field(0.6, gt=0, le=1, description="Ceiling for 'auto', so review stays a minority.")
 

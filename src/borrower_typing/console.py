@@ -39,7 +39,11 @@ def render_summary(summary) -> None:
         f"-> {summary.output}",
         file=out,
     )
-    print(f"needs review: {summary.review_share:.1%} ({', '.join(f'{k} {v}' for k, v in summary.review_counts.most_common())})", file=out)
+    print(
+        f"needs review: {summary.review_share:.1%} "
+        f"({', '.join(f'{k} {v}' for k, v in summary.review_counts.most_common())})",
+        file=out,
+    )
     counts = ", ".join(f"{k} {v}" for k, v in summary.type_counts.most_common())
     print(f"types (incl. rows needing review): {counts}", file=out)
     if summary.cases_output:

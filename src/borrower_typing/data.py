@@ -7,13 +7,21 @@ file's row numbers, so errors and outputs can point at the exact line. Nothing h
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
-FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".jsonl": "jsonl"}
+FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".xlsx": "xlsx",
+    ".parquet": "parquet",
+    ".jsonl": "jsonl",
+}
 FORMATS[".pq"] = "parquet"
 FORMATS[".ndjson"] = "jsonl"
 ILLEGAL_XLSX_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -51,8 +59,7 @@ def detect_encoding(path: str | Path, sample_bytes: int = 1 << 20) -> str:
         return "gb18030"
     except UnicodeDecodeError:
         raise DataError(
-            f"{path}: neither UTF-8 nor GB18030/GBK (first bad byte at offset {utf8_error.start}); "
-            "pass --encoding"
+            f"{path}: neither UTF-8 nor GB18030/GBK (first bad byte at offset {utf8_error.start}); pass --encoding"
         ) from None
 
 
@@ -75,9 +82,9 @@ def iter_table(
 ) -> Iterator[pd.DataFrame]:
     """Chunks of the table as string-typed DataFrames; the index is the 1-based data row number."""
     path = Path(path)
+    fmt = table_format(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    fmt = table_format(path)
     start = 1
     for chunk in _raw_chunks(path, fmt, chunk_size, encoding):
         chunk.index = pd.RangeIndex(start, start + len(chunk))
@@ -85,9 +92,7 @@ def iter_table(
         if columns is not None:
             missing = [c for c in columns if c not in chunk.columns]
             if missing:
-                raise DataError(
-                    f"{path}: no column {', '.join(map(repr, missing))}; columns are {list(chunk.columns)}"
-                )
+                raise DataError(f"{path}: no column {', '.join(map(repr, missing))}; columns are {list(chunk.columns)}")
         yield chunk
 
 
@@ -97,12 +102,22 @@ def _raw_chunks(path: Path, fmt: str, chunk_size: int, encoding: str | None) -> 
         sep = _csv_sep(path, enc)
         try:
             reader = pd.read_csv(
-                path, sep=sep, encoding=enc, dtype=str, keep_default_na=False, na_values=[""],
-                chunksize=chunk_size, encoding_errors="strict", engine="c",
+                path,
+                sep=sep,
+                encoding=enc,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                chunksize=chunk_size,
+                encoding_errors="strict",
+                engine="c",
             )
-            yield from reader
+            for chunk in reader:
+                yield _as_strings(chunk)
         except UnicodeDecodeError as exc:
-            raise DataError(f"{path}: cannot decode as {enc} ({exc.reason} at byte {exc.start}); pass --encoding") from exc
+            raise DataError(
+                f"{path}: cannot decode as {enc} ({exc.reason} at byte {exc.start}); pass --encoding"
+            ) from exc
         except pd.errors.ParserError as exc:
             raise DataError(f"{path}: malformed CSV: {exc}") from exc
         except pd.errors.EmptyDataError as exc:
@@ -120,18 +135,24 @@ def _raw_chunks(path: Path, fmt: str, chunk_size: int, encoding: str | None) -> 
             yield _as_strings(batch.to_pandas())
     elif fmt == "jsonl":
         try:
-            for chunk in pd.read_json(path, lines=True, chunksize=chunk_size, dtype=False, encoding=encoding or "utf-8"):
+            for chunk in pd.read_json(
+                path, lines=True, chunksize=chunk_size, dtype=False, encoding=encoding or "utf-8"
+            ):
                 yield _as_strings(chunk)
         except ValueError as exc:
             raise DataError(f"{path}: malformed JSON Lines: {exc}") from exc
 
 
+def _cell(value: object) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
 def _as_strings(df: pd.DataFrame) -> pd.DataFrame:
-    """Every cell as a string or missing, like the CSV reader gives: numbers in a note column stay notes."""
-    out = df.astype(object).where(df.notna(), None)
-    for col in out.columns:
-        out[col] = [None if v is None else (v if isinstance(v, str) else str(v)) for v in out[col]]
-    return out
+    """Every cell a string or None, whatever the format: a number in a note column stays a note, and a
+    missing cell is None everywhere (not NaN in one reader and None in another)."""
+    return pd.DataFrame({col: [_cell(v) for v in df[col].tolist()] for col in df.columns}, index=df.index, dtype=object)
 
 
 def _xlsx_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
@@ -161,9 +182,7 @@ def _xlsx_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
         wb.close()
 
 
-def read_table(
-    path: str | Path, encoding: str | None = None, columns: list[str] | None = None
-) -> pd.DataFrame:
+def read_table(path: str | Path, encoding: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:
     """The whole table (for labelled training data, which is small)."""
     chunks = list(iter_table(path, chunk_size=200_000, encoding=encoding, columns=columns))
     if not chunks:

@@ -54,9 +54,7 @@ class EvaluationResult:
         return out
 
     def per_class(self) -> pd.DataFrame:
-        rep = classification_report(
-            self.y, self.oof_pred, labels=self.classes, output_dict=True, zero_division=0
-        )
+        rep = classification_report(self.y, self.oof_pred, labels=self.classes, output_dict=True, zero_division=0)
         return pd.DataFrame({c: rep[c] for c in self.classes}).T
 
 
@@ -66,7 +64,9 @@ def macro_f1(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequence[str
     return float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
 
 
-def _fit_predict(pipeline: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray, test: np.ndarray, classes: list[str]):
+def _fit_predict(
+    pipeline: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray, test: np.ndarray, classes: list[str]
+):
     model = clone(pipeline).fit(X.iloc[train], y[train])
     proba = model.predict_proba(X.iloc[test])
     out = np.zeros((len(test), len(classes)))
@@ -217,9 +217,7 @@ def label_audit(
 
 
 def confusion_frame(y: np.ndarray, pred: np.ndarray, classes: Sequence[str]) -> pd.DataFrame:
-    return pd.DataFrame(
-        confusion_matrix(y, pred, labels=list(classes)), index=list(classes), columns=list(classes)
-    )
+    return pd.DataFrame(confusion_matrix(y, pred, labels=list(classes)), index=list(classes), columns=list(classes))
 
 
 # --- plots ------------------------------------------------------------------------------------------
@@ -227,7 +225,15 @@ def cjk_font() -> str | None:
     """A font that can draw Chinese, if the system has one; plots fall back to slugs without it."""
     from matplotlib import font_manager
 
-    wanted = ("Noto Sans CJK", "Noto Serif CJK", "WenQuanYi", "Source Han", "SimHei", "Droid Sans Fallback", "AR PL")
+    wanted = (
+        "Noto Sans CJK",
+        "Noto Serif CJK",
+        "WenQuanYi",
+        "Source Han",
+        "SimHei",
+        "Droid Sans Fallback",
+        "AR PL",
+    )
     for f in font_manager.fontManager.ttflist:
         if any(w.lower() in f.name.lower() for w in wanted):
             return f.name
@@ -251,7 +257,15 @@ def plot_confusion(cm: pd.DataFrame, path: str | Path, names: dict[str, str] | N
         for j in range(len(cm)):
             v = cm.values[i, j]
             if v:
-                ax.text(j, i, str(v), ha="center", va="center", color="white" if norm.values[i, j] > 0.5 else "black", fontsize=8)
+                ax.text(
+                    j,
+                    i,
+                    str(v),
+                    ha="center",
+                    va="center",
+                    color="white" if norm.values[i, j] > 0.5 else "black",
+                    fontsize=8,
+                )
     ax.set_xticks(range(len(cm)), ticks, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(len(cm)), ticks, fontsize=8)
     ax.set_xlabel("predicted")
@@ -283,7 +297,13 @@ def plot_reliability(table: pd.DataFrame, path: str | Path, ece: float) -> Path:
     return Path(path)
 
 
-def write_report(result: EvaluationResult, texts: Sequence[str], out_dir: str | Path, names: dict[str, str], audit_rows: int = 50) -> dict[str, Path]:
+def write_report(
+    result: EvaluationResult,
+    texts: Sequence[str],
+    out_dir: str | Path,
+    names: dict[str, str],
+    audit_rows: int = 50,
+) -> dict[str, Path]:
     """Confusion matrix, reliability plot, classification report, coverage curve and label audit files."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -291,7 +311,8 @@ def write_report(result: EvaluationResult, texts: Sequence[str], out_dir: str | 
     files = {
         "confusion_matrix.png": plot_confusion(cm, out / "confusion_matrix.png", names),
         "reliability.png": plot_reliability(
-            reliability_table(result.oof_proba, result.y, result.classes), out / "reliability.png",
+            reliability_table(result.oof_proba, result.y, result.classes),
+            out / "reliability.png",
             expected_calibration_error(result.oof_proba, result.y, result.classes),
         ),
     }

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
@@ -72,6 +73,25 @@ class CompactTfidfVectorizer(TfidfVectorizer):
             state["vocabulary_"] = terms.astype(str) if len(terms) else np.asarray([], dtype="<U1")
         state.pop("stop_words_", None)  # only a record of pruned terms; sklearn documents it as removable
         return state
+
+    def _count_vocab(self, raw_documents, fixed_vocab):
+        """At transform time (fixed vocabulary), count with one dict lookup per n-gram and let scipy add up
+        repeats, instead of a Python counter per note: same matrix, about twice as fast."""
+        if not fixed_vocab:
+            return super()._count_vocab(raw_documents, fixed_vocab)
+        lookup = self.vocabulary_.get
+        analyze = self.build_analyzer()
+        indices: list[int] = []
+        indptr = [0]
+        for doc in raw_documents:
+            indices.extend([i for i in map(lookup, analyze(doc)) if i is not None])
+            indptr.append(len(indices))
+        X = sparse.csr_matrix(
+            (np.ones(len(indices), dtype=self.dtype), np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
+            shape=(len(indptr) - 1, len(self.vocabulary_)),
+        )
+        X.sum_duplicates()  # sorts each row's indices and adds repeated n-grams: the counts
+        return self.vocabulary_, X
 
     def __setstate__(self, state: dict) -> None:
         vocab = state.get("vocabulary_")

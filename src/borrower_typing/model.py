@@ -100,9 +100,9 @@ def linear_coefficients(clf: Any) -> np.ndarray | None:
     return getattr(base, "coef_", None)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Prediction:
-    """One note's answer."""
+    """One note's answer (immutable: identical notes share one)."""
 
     type: str
     type_zh: str
@@ -129,7 +129,7 @@ class TypingModel:
         pipeline: Pipeline,
         labels: LabelSet | None = None,
         threshold: float = 0.0,
-        min_cjk_chars: int = 2,
+        min_cjk_chars: int = 3,
         meta: dict[str, Any] | None = None,
     ):
         self.pipeline = pipeline
@@ -145,6 +145,9 @@ class TypingModel:
         self._type_names = [self.classes_[i] for i in self._type_idx]
         self._coef = linear_coefficients(pipeline[-1])
         self._feature_names: np.ndarray | None = None
+        self._names = {slug: self.labels.name_zh(slug) for slug in self.classes_}
+        self._strategies: dict[str, str] = {}
+        self._display_cache: dict[int, str] = {}
 
     # --- core numbers -------------------------------------------------------------------------------
     def transform(self, texts: Sequence[object]) -> sparse.csr_matrix:
@@ -156,15 +159,50 @@ class TypingModel:
 
     # --- answers ------------------------------------------------------------------------------------
     def predict(self, texts: Iterable[object] | str, evidence: int = 5, strategy: bool = True) -> list[Prediction]:
-        """One ``Prediction`` per note, in order; never fails on an empty or odd note."""
-        notes = texts_of(texts)
+        """One ``Prediction`` per note, in order; never fails on an empty or odd note.
+
+        Identical notes are scored once: real exports repeat 关机 and 无人接听 thousands of times.
+        """
+        notes = [as_text(n) for n in texts_of(texts)]
+        first: dict[str, int] = {}
+        position = [first.setdefault(n, len(first)) for n in notes]
+        if len(first) == len(notes):
+            return self._predict_unique(notes, evidence, strategy)
+        unique = self._predict_unique(list(first), evidence, strategy)
+        return [unique[p] for p in position]
+
+    def _predict_unique(self, notes: list[str], evidence: int, strategy: bool) -> list[Prediction]:
         if not notes:
             return []
         X = self.transform(notes)
         proba = self.pipeline[-1].predict_proba(X)
+        type_p = proba[:, self._type_idx]
+        order = np.argsort(-type_p, axis=1)[:, :3]
+        rows = np.arange(len(notes))
+        top_p = type_p[rows, order[:, 0]]
+        no_basis = self._no_basis(proba, type_p)
+        top_cls = self._type_idx[order[:, 0]]
+        contrib = self._contributions(X, top_cls) if evidence else None
         out = []
         for i, raw in enumerate(notes):
-            out.append(self._answer(as_text(raw), proba[i], X[i] if evidence else None, evidence, strategy))
+            top = self._type_names[order[i, 0]]
+            reason = self._review_reason(raw, bool(no_basis[i]), float(top_p[i]))
+            out.append(
+                Prediction(
+                    type=top,
+                    type_zh=self._names[top],
+                    confidence=round(float(top_p[i]), 4),
+                    alternatives=[
+                        {"type": self._type_names[j], "probability": round(float(type_p[i, j]), 4)}
+                        for j in order[i, 1:3]
+                    ],
+                    needs_review=reason is not None,
+                    review_reason=reason,
+                    evidence=self._evidence_row(X, contrib, i, evidence) if evidence else [],
+                    strategy=self._strategy(top, reason) if strategy else "",
+                    probabilities=dict(zip(self.classes_, proba[i].tolist(), strict=True)),
+                )
+            )
         return out
 
     def predict_frame(
@@ -186,38 +224,19 @@ class TypingModel:
         kept = kept.rename(columns={c: f"{c}_input" for c in clash})
         return pd.concat([kept, result], axis=1)
 
-    def _answer(
-        self, raw: str, proba: np.ndarray, x: sparse.csr_matrix | None, n_evidence: int, with_strategy: bool
-    ) -> Prediction:
-        probs = {c: float(p) for c, p in zip(self.classes_, proba, strict=True)}
-        type_p = proba[self._type_idx]
-        order = np.argsort(-type_p)
-        top = self._type_names[order[0]]
-        confidence = float(type_p[order[0]])
-        alternatives = [
-            {"type": self._type_names[j], "probability": round(float(type_p[j]), 4)} for j in order[1:3]
-        ]
-        reason = self._review_reason(raw, probs, confidence)
-        ev = self.evidence_for(x, top, n_evidence) if x is not None and n_evidence else []
-        return Prediction(
-            type=top,
-            type_zh=self.labels.name_zh(top),
-            confidence=round(confidence, 4),
-            alternatives=alternatives,
-            needs_review=reason is not None,
-            review_reason=reason,
-            evidence=ev,
-            strategy=self._strategy(top, reason) if with_strategy else "",
-            probabilities=probs,
-        )
+    def _no_basis(self, proba: np.ndarray, type_p: np.ndarray) -> np.ndarray:
+        if NONE not in self.classes_:
+            return np.zeros(len(proba), dtype=bool)
+        return proba[:, self.classes_.index(NONE)] >= type_p.max(axis=1)
 
     def _strategy(self, slug: str, reason: str | None) -> str:
         # With no basis for typing, the guessed type's playbook would mislead: give the review guidance.
-        if reason in NO_BASIS_REASONS:
-            return self.labels.strategy_text(NONE)
-        return self.labels.strategy_text(slug)
+        key = NONE if reason in NO_BASIS_REASONS else slug
+        if key not in self._strategies:
+            self._strategies[key] = self.labels.strategy_text(key)
+        return self._strategies[key]
 
-    def _review_reason(self, raw: str, probs: dict[str, float], confidence: float) -> str | None:
+    def _review_reason(self, raw: str, no_basis: bool, confidence: float) -> str | None:
         text = clean(raw)
         if not text:
             return "empty"
@@ -226,7 +245,7 @@ class TypingModel:
             return "not_chinese"
         if n_cjk < self.min_cjk_chars:
             return "too_short"
-        if NONE in probs and probs[NONE] >= max(v for k, v in probs.items() if k != NONE):
+        if no_basis:
             return "no_basis"
         if confidence < self.threshold:
             return "low_confidence"
@@ -239,32 +258,52 @@ class TypingModel:
             self._feature_names = self.pipeline[-2].get_feature_names_out()
         return self._feature_names
 
-    def evidence_for(self, x: sparse.csr_matrix, slug: str, k: int = 5) -> list[str]:
-        """The ``k`` pieces of text that pushed hardest toward ``slug``: coefficient × feature value."""
-        if self._coef is None or x is None:
+    def _contributions(self, X: sparse.csr_matrix, classes: np.ndarray) -> np.ndarray | None:
+        """coefficient × feature value for every stored entry of X, toward each row's own class."""
+        if self._coef is None:
+            return None
+        X = X.tocsr()
+        if self._coef.shape[0] == 1:
+            return X.data * self._coef[0, X.indices]
+        per_entry = np.repeat(classes, np.diff(X.indptr))
+        return X.data * self._coef[per_entry, X.indices]
+
+    def _evidence_row(self, X: sparse.csr_matrix, contrib: np.ndarray | None, i: int, k: int) -> list[str]:
+        if contrib is None:
             return []
-        x = x.tocsr()
-        if x.nnz == 0:
+        start, end = X.indptr[i], X.indptr[i + 1]
+        if start == end:
             return []
-        row = self._coef[self.classes_.index(slug)] if self._coef.shape[0] > 1 else self._coef[0]
-        contrib = x.data * row[x.indices]
-        order = np.argsort(-contrib)
+        values = contrib[start:end]
+        order = np.argsort(-values)[: 4 * k]
         shown: list[str] = []
         for j in order:
-            if contrib[j] <= 0 or len(shown) >= k:
+            if values[j] <= 0 or len(shown) >= k:
                 break
-            name = self.feature_names[x.indices[j]]
+            piece = self._display(int(X.indices[start + j]))
+            # A char n-gram inside a word already shown adds nothing for the reader.
+            if piece and not any(piece in s or s in piece for s in shown):
+                shown.append(piece)
+        return shown
+
+    def _display(self, feature: int) -> str:
+        """A feature as the words a reader recognises ("" for lone characters, which explain nothing)."""
+        piece = self._display_cache.get(feature)
+        if piece is None:
+            name = self.feature_names[feature]
             piece = display_feature(name)
             if name.startswith("char__") and len(piece.strip()) < 2:
-                continue  # a lone character explains nothing to a reader; words and longer n-grams do
+                piece = ""
             for key, label in PLACEHOLDER_DISPLAY.items():
                 piece = piece.replace(key, label)
-            piece = piece.strip()
-            # A char n-gram inside a word already shown adds nothing for the reader.
-            if not piece or any(piece in s or s in piece for s in shown):
-                continue
-            shown.append(piece)
-        return shown
+            piece = self._display_cache[feature] = piece.strip()
+        return piece
+
+    def evidence_for(self, x: sparse.csr_matrix, slug: str, k: int = 5) -> list[str]:
+        """The ``k`` pieces of one note's text that pushed hardest toward ``slug``."""
+        x = sparse.csr_matrix(x)
+        contrib = self._contributions(x, np.asarray([self.classes_.index(slug)]))
+        return self._evidence_row(x, contrib, 0, k)
 
     # --- persistence --------------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
@@ -278,9 +317,7 @@ class TypingModel:
         untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
         if untrusted:
             raise TypeError(f"pipeline holds types not on the trusted list: {sorted(untrusted)}")
-        (directory / "labels.yaml").write_text(
-            _labels_yaml(self.labels), encoding="utf-8"
-        )
+        (directory / "labels.yaml").write_text(_labels_yaml(self.labels), encoding="utf-8")
         meta = {**self.meta, "threshold": self.threshold, "min_cjk_chars": self.min_cjk_chars}
         meta["classes"] = self.classes_
         (directory / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -295,13 +332,17 @@ class TypingModel:
         pipeline = sio.load(directory / "pipeline.skops", trusted=TRUSTED_TYPES)
         meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
         labels = labels or load_labels(directory / "labels.yaml")
-        return cls(pipeline, labels, meta.pop("threshold", 0.0), meta.pop("min_cjk_chars", 2), meta)
+        return cls(pipeline, labels, meta.pop("threshold", 0.0), meta.pop("min_cjk_chars", 3), meta)
 
 
 def find_bundle(path: str | Path) -> Path:
     """The bundle folder in ``path``: the folder itself, or inside an MLflow model folder."""
     path = Path(path)
-    candidates = [path, *sorted(p.parent for p in path.glob("*/meta.json")), *sorted(p.parent for p in path.glob("*/*/meta.json"))]
+    candidates = [
+        path,
+        *sorted(p.parent for p in path.glob("*/meta.json")),
+        *sorted(p.parent for p in path.glob("*/*/meta.json")),
+    ]
     for candidate in candidates:
         if all((candidate / f).is_file() for f in BUNDLE_FILES):
             return candidate

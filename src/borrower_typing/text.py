@@ -31,9 +31,7 @@ _ID_RE = re.compile(
 )
 # Mobile numbers: 1[3-9]x xxxx xxxx with optional separators or masked middle, optional +86.
 _PHONE_RE = re.compile(
-    _NOT_DIGIT_BEFORE
-    + rf"(?:\+?86[- ]?)?1[3-9]{_D}[- ]?(?:{_D}{{4}}|{_MASK}{{4}})[- ]?{_D}{{4}}"
-    + _NOT_DIGIT_AFTER
+    _NOT_DIGIT_BEFORE + rf"(?:\+?86[- ]?)?1[3-9]{_D}[- ]?(?:{_D}{{4}}|{_MASK}{{4}})[- ]?{_D}{{4}}" + _NOT_DIGIT_AFTER
 )
 # Landlines like 0755-12345678 and service numbers are left alone on purpose: 12378, 12315 are signals.
 _LANDLINE_RE = re.compile(_NOT_DIGIT_BEFORE + rf"0{_D}{{2,3}}-{_D}{{7,8}}" + _NOT_DIGIT_AFTER)
@@ -62,6 +60,10 @@ _TIME_RE = re.compile(r"(?<![0-9])(?:[01]?[0-9]|2[0-3])\s*[:：]\s*[0-5][0-9](?:
 # A masked name as CRMs write it (张**, 欧阳*): which surname was masked says nothing about behaviour.
 _NAME_RE = re.compile(r"[\u4e00-\u9fff][*＊]{1,3}(?![0-9])")
 _WS_RE = re.compile(r"\s+")
+_DIGIT_RE = re.compile(r"[0-9]")
+_CJK_RE = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
+# Spaces around punctuation carry nothing, yet would make "还, 下周" and "还,下周" different n-grams.
+_PUNCT_WS_RE = re.compile(r"\s*([,.!?;:，。！？；：、])\s*")
 
 
 def _is_missing(value: object) -> bool:
@@ -80,9 +82,10 @@ def as_text(value: object) -> str:
 
 
 def clean(text: str) -> str:
-    """NFKC (full-width to half-width), control characters dropped, whitespace folded."""
+    """NFKC (full-width to half-width), control and format characters dropped, whitespace folded."""
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch if (ch in "\n\t" or unicodedata.category(ch)[0] != "C") else " " for ch in text)
+    if not text.replace("\n", "").replace("\t", "").isprintable():  # most notes have nothing to drop
+        text = "".join(ch if (ch in "\n\t" or unicodedata.category(ch)[0] != "C") else " " for ch in text)
     return _WS_RE.sub(" ", text).strip()
 
 
@@ -92,6 +95,8 @@ def mask_pii(text: object) -> str:
     Safe to log: this is the only form of a note that leaves the process (MLflow, reports, label audit).
     """
     text = clean(as_text(text))
+    if not _DIGIT_RE.search(text):  # every pattern below needs a digit
+        return text
     text = _ID_RE.sub(IDNO, text)
     text = _PHONE_RE.sub(PHONE, text)
     text = _LANDLINE_RE.sub(PHONE, text)
@@ -102,13 +107,15 @@ def mask_pii(text: object) -> str:
 def normalize(text: object) -> str:
     """What the model reads: masked text with amounts, dates and times as typed placeholders."""
     text = mask_pii(text)
-    text = _NAME_RE.sub(f" {NAME} ", text)
-    text = _DATE_RE.sub(f" {DATE} ", text)
-    text = _TIME_RE.sub(f" {TIME} ", text)
+    if "*" in text:
+        text = _NAME_RE.sub(f" {NAME} ", text)
+    if _DIGIT_RE.search(text):
+        text = _DATE_RE.sub(f" {DATE} ", text)
+        text = _TIME_RE.sub(f" {TIME} ", text)
     text = _AMOUNT_RE.sub(f" {AMOUNT} ", text)
-    return _WS_RE.sub(" ", text).strip()
+    return _PUNCT_WS_RE.sub(r"\1", _WS_RE.sub(" ", text)).strip()
 
 
 def cjk_count(text: str) -> int:
     """Number of CJK ideographs: the basis of the "not Chinese" and "too short" checks."""
-    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf")
+    return len(_CJK_RE.findall(text))

@@ -20,6 +20,15 @@ DEFAULT_BACKEND = "rjieba"
 
 # Tokens that carry no signal for a bag-of-words model: whitespace, punctuation and symbols.
 _SKIP_RE = re.compile(r"^[\s\W_]+$", re.UNICODE)
+# The two engines break ties differently in runs of one repeated character (喂喂喂: 喂|喂喂 or 喂喂|喂) and
+# treat hyphens inside codes differently (03-14); folding both first keeps their tokens identical.
+_RUN_RE = re.compile(r"(.)\1{2,}")
+_HYPHEN_RE = re.compile(r"[-‐‑–—]+")
+
+
+def prepare(text: str) -> str:
+    """The text both engines segment: runs of 3+ identical characters cut to 2, hyphens to spaces."""
+    return _HYPHEN_RE.sub(" ", _RUN_RE.sub(r"\1\1", text))
 
 
 def read_dictionary(path: str | Path) -> list[str]:
@@ -62,6 +71,11 @@ def _engine(backend: str, user_words: tuple[str, ...]):
     raise ValueError(f"unknown tokenizer backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
+# Per-instance shortcut to the cached engine (building the lookup key from the word list on every note costs
+# as much as segmenting it); held outside the object so that its saved state stays two plain attributes.
+_CUTS: dict[int, tuple[Tokenizer, object]] = {}
+
+
 class Tokenizer:
     """Callable ``text -> list[str]`` over jieba or rjieba with the domain dictionary.
 
@@ -75,8 +89,10 @@ class Tokenizer:
         self.user_words = list(user_words)
 
     def __call__(self, text: str) -> list[str]:
-        cut = _engine(self.backend, tuple(self.user_words))
-        return [tok for tok in cut(text) if not _SKIP_RE.match(tok)]
+        cut = _CUTS.get(id(self))
+        if cut is None or cut[0] is not self:
+            cut = _CUTS[id(self)] = (self, _engine(self.backend, tuple(self.user_words)))
+        return [tok for tok in cut[1](prepare(text)) if not _SKIP_RE.match(tok)]
 
     def warm_up(self) -> Tokenizer:
         """Load the dictionary now rather than on the first note (for timing and worker start-up)."""
@@ -87,11 +103,7 @@ class Tokenizer:
         return f"Tokenizer(backend={self.backend!r}, user_words=<{len(self.user_words)} words>)"
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Tokenizer)
-            and other.backend == self.backend
-            and other.user_words == self.user_words
-        )
+        return isinstance(other, Tokenizer) and other.backend == self.backend and other.user_words == self.user_words
 
     def __hash__(self) -> int:
         return hash((self.backend, tuple(self.user_words)))

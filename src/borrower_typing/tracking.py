@@ -33,10 +33,19 @@ def _mlflow(uri: str):
 def git_commit(cwd: str | Path | None = None) -> str:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=cwd, timeout=5, check=True
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            timeout=5,
+            check=True,
         )
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, cwd=cwd, timeout=5
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            timeout=5,
         ).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
@@ -83,7 +92,18 @@ def log_model(
     signature = infer_signature(input_example, output_example, params={"include_strategy": True})
     requirements = [
         f"{pkg}=={version(pkg)}"
-        for pkg in ("scikit-learn", "numpy", "scipy", "pandas", "jieba", "rjieba", "skops", "pyyaml", "pydantic", "joblib")
+        for pkg in (
+            "scikit-learn",
+            "numpy",
+            "scipy",
+            "pandas",
+            "jieba",
+            "rjieba",
+            "skops",
+            "pyyaml",
+            "pydantic",
+            "joblib",
+        )
     ]
     return mlflow.pyfunc.log_model(
         name="model",

@@ -15,7 +15,7 @@ import pandas as pd
 from .config import TrainConfig, with_overrides
 from .data import DataError, read_table
 from .evaluate import EvaluationResult, choose_threshold, evaluate_pipeline, macro_f1, write_report
-from .labels import NONE, LabelSet, load_labels
+from .labels import LabelSet, load_labels
 from .model import TypingModel, build_pipeline
 from .text import mask_pii
 
@@ -59,7 +59,9 @@ def load_labelled(config: TrainConfig, labels: LabelSet) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def evaluate_config(config: TrainConfig, data: pd.DataFrame, with_groups: bool = True, progress: Progress | None = None) -> EvaluationResult:
+def evaluate_config(
+    config: TrainConfig, data: pd.DataFrame, with_groups: bool = True, progress: Progress | None = None
+) -> EvaluationResult:
     groups = data["group"] if (with_groups and "group" in data) else None
     return evaluate_pipeline(
         build_pipeline(config),
@@ -79,7 +81,9 @@ def search_candidates(config: TrainConfig) -> list[dict[str, Any]]:
     return [dict(zip(keys, combo, strict=True)) for combo in combos][: config.search.max_candidates]
 
 
-def fit_model(config: TrainConfig, data: pd.DataFrame, labels: LabelSet, threshold: float, meta: dict[str, Any]) -> TypingModel:
+def fit_model(
+    config: TrainConfig, data: pd.DataFrame, labels: LabelSet, threshold: float, meta: dict[str, Any]
+) -> TypingModel:
     pipeline = build_pipeline(config).fit(data[["text"]], data["label"].to_numpy())
     return TypingModel(pipeline, labels, threshold, config.review.min_cjk_chars, meta)
 
@@ -165,7 +169,13 @@ def _search(config: TrainConfig, data: pd.DataFrame, mlflow: Any, say: Progress)
             if mlflow is not None:
                 mlflow.log_params({k: str(v) for k, v in overrides.items()})
                 mlflow.log_metrics({"cv_macro_f1_mean": score, "cv_macro_f1_std": float(np.std(ev.cv_f1))})
-        rows.append({**{k: str(v) for k, v in overrides.items()}, "cv_macro_f1": score, "seconds": time.perf_counter() - t0})
+        rows.append(
+            {
+                **{k: str(v) for k, v in overrides.items()},
+                "cv_macro_f1": score,
+                "seconds": time.perf_counter() - t0,
+            }
+        )
         say(f"candidate {i}/{len(candidates)} {overrides}: CV macro-F1 {score:.4f}")
         if best is None or score > best[0]:
             best = (score, candidate)
@@ -192,7 +202,9 @@ class _maybe_run:
 def summary_line(metrics: dict[str, float]) -> str:
     parts = [f"CV macro-F1 {metrics['cv_macro_f1_mean']:.3f} ± {metrics['cv_macro_f1_std']:.3f}"]
     if "logo_macro_f1_mean" in metrics:
-        parts.append(f"leave-one-group-out macro-F1 {metrics['logo_macro_f1_mean']:.3f} (min {metrics['logo_macro_f1_min']:.3f})")
+        parts.append(
+            f"leave-one-group-out macro-F1 {metrics['logo_macro_f1_mean']:.3f} (min {metrics['logo_macro_f1_min']:.3f})"
+        )
     parts.append(f"ECE {metrics['ece']:.3f}")
     parts.append(f"review threshold {metrics['review_threshold']:.3f}")
     return "; ".join(parts)
@@ -202,7 +214,15 @@ def comparison_metric(metrics: dict[str, float]) -> str:
     return "logo_macro_f1_mean" if "logo_macro_f1_mean" in metrics else "cv_macro_f1_mean"
 
 
-def _track(mlflow: Any, run: Any, config: TrainConfig, data: pd.DataFrame, result: TrainResult, promote: bool, say: Progress) -> None:
+def _track(
+    mlflow: Any,
+    run: Any,
+    config: TrainConfig,
+    data: pd.DataFrame,
+    result: TrainResult,
+    promote: bool,
+    say: Progress,
+) -> None:
     import tempfile
 
     from . import tracking
@@ -217,8 +237,12 @@ def _track(mlflow: Any, run: Any, config: TrainConfig, data: pd.DataFrame, resul
     for f in result.report_files.values():
         mlflow.log_artifact(str(f), artifact_path="evaluation")
     commit = tracking.git_commit()
-    tags = {"data_digest": digest, "data_path": str(config.data.path), "code_commit": commit,
-            "comparison_metric": comparison_metric(result.metrics)}
+    tags = {
+        "data_digest": digest,
+        "data_path": str(config.data.path),
+        "code_commit": commit,
+        "comparison_metric": comparison_metric(result.metrics),
+    }
     mlflow.set_tags(tags)
     example = pd.DataFrame({"text": ["客户称这个月工资没发，下周五前一定还清，请不要再打给家里人。", "关机"]})
     with tempfile.TemporaryDirectory() as tmp:
@@ -239,11 +263,21 @@ def _track(mlflow: Any, run: Any, config: TrainConfig, data: pd.DataFrame, resul
     say(f"registered {name} version {version}; {reason}")
     champion = tracking.current_champion(uri, name)
     if champion is not None:
-        result.export_dir = tracking.export_model(uri, f"models:/{name}@{tracking.CHAMPION}", config.tracking.export_dir)
+        result.export_dir = tracking.export_model(
+            uri, f"models:/{name}@{tracking.CHAMPION}", config.tracking.export_dir
+        )
         say(f"champion (version {champion.version}) exported to {result.export_dir}")
 
 
-def _should_promote(uri: str, name: str, config: TrainConfig, data: pd.DataFrame, result: TrainResult, promote: bool, digest: str) -> tuple[bool, str]:
+def _should_promote(
+    uri: str,
+    name: str,
+    config: TrainConfig,
+    data: pd.DataFrame,
+    result: TrainResult,
+    promote: bool,
+    digest: str,
+) -> tuple[bool, str]:
     """Promotion rule: no champion yet, ``--promote``, or the new version beats the champion on the same
     held-out data (see the README's "Model registry" section)."""
     from . import tracking
@@ -262,10 +296,13 @@ def _should_promote(uri: str, name: str, config: TrainConfig, data: pd.DataFrame
     else:
         local = tracking.download_model(uri, f"models:/{name}/{champion.version}")
         old_model = TypingModel.load(local)
-        pred = [p.type if not (p.review_reason == "no_basis") else NONE for p in old_model.predict(data["text"].tolist(), evidence=0, strategy=False)]
-        old = macro_f1(data["label"].to_numpy(), np.asarray(pred))
+        proba = old_model.predict_proba(data["text"].tolist())
+        old = macro_f1(data["label"].to_numpy(), np.asarray(old_model.classes_)[proba.argmax(axis=1)])
         new = result.metrics["cv_macro_f1_mean"]
         basis = "champion scored on this data vs new model's out-of-fold CV macro-F1"
     if old is None or new > old:
-        return True, f"promoted to @champion: {new:.4f} > {old if old is not None else float('nan'):.4f} ({basis})"
+        return (
+            True,
+            f"promoted to @champion: {new:.4f} > {old if old is not None else float('nan'):.4f} ({basis})",
+        )
     return False, f"kept champion version {champion.version}: {new:.4f} <= {old:.4f} ({basis})"

@@ -96,7 +96,9 @@ def validate_frame(
         for col in missing:
             report.issues.append(Issue(None, "missing_column", f"no column {col!r}; columns are {list(df.columns)}"))
         return report
-    rownum = list(df.index) if isinstance(df.index, pd.RangeIndex) and df.index.start == 1 else list(range(1, len(df) + 1))
+    rownum = (
+        list(df.index) if isinstance(df.index, pd.RangeIndex) and df.index.start == 1 else list(range(1, len(df) + 1))
+    )
     texts = ["" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in df[text_column]]
     slugs: list[str | None] = []
     for r, value in zip(rownum, df[label_column], strict=True):
@@ -121,7 +123,11 @@ def validate_frame(
     for i, j, jac in near_duplicates(texts, near_threshold):
         if clean(texts[i]) != clean(texts[j]):
             report.issues.append(
-                Issue(rownum[j], "near_duplicate", f"near duplicate of row {rownum[i]} (5-gram Jaccard {jac:.2f})")
+                Issue(
+                    rownum[j],
+                    "near_duplicate",
+                    f"near duplicate of row {rownum[i]} (5-gram Jaccard {jac:.2f})",
+                )
             )
     report.issues.sort(key=lambda x: (x.row or 0, x.rule))
     frame = df.assign(_label=slugs)

@@ -1,0 +1,66 @@
+"""Shared fixtures: the bundled corpus, a model trained on it once per session, a temporary MLflow store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from borrower_typing.config import TrainConfig
+from borrower_typing.labels import load_labels
+from borrower_typing.model import TypingModel
+from borrower_typing.train import fit_model, load_labelled
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "data" / "corpus" / "call_notes.csv"
+SAMPLE_CSV = ROOT / "data" / "samples" / "call_export.csv"
+SAMPLE_XLSX = ROOT / "data" / "samples" / "call_export.xlsx"
+
+
+@pytest.fixture(scope="session")
+def labels():
+    return load_labels()
+
+
+@pytest.fixture(scope="session")
+def corpus() -> pd.DataFrame:
+    return pd.read_csv(CORPUS, dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="session")
+def small_corpus(corpus, tmp_path_factory) -> Path:
+    """A stratified slice (about 25 notes per label, all three styles) as a CSV file."""
+    part = corpus.groupby(["label", "style"]).sample(n=9, random_state=0)
+    path = tmp_path_factory.mktemp("data") / "small.csv"
+    part.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory) -> TypingModel:
+    """The default configuration fitted on the whole corpus (no evaluation, no tracking), saved and
+    loaded back, so every test sees the model exactly as users load it."""
+    cfg = TrainConfig.model_validate({"data": {"path": str(CORPUS)}})
+    labels = load_labels()
+    data = load_labelled(cfg, labels)
+    model = fit_model(cfg, data, labels, threshold=0.3, meta={"test": True})
+    directory = tmp_path_factory.mktemp("model") / "bundle"
+    model.save(directory)
+    return TypingModel.load(directory)
+
+
+@pytest.fixture(scope="session")
+def model_dir(trained_model, tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("saved") / "bundle"
+    trained_model.save(directory)
+    return directory
+
+
+@pytest.fixture
+def tracking_uri(tmp_path, monkeypatch) -> str:
+    """A fresh SQLite tracking store; artifacts under the test's temporary folder."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)
+    return uri

@@ -1,0 +1,169 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from borrower_typing.batch import CaseAggregator, cases_output_path, pick_text_column, score_file
+from borrower_typing.data import DataError, read_table
+from borrower_typing.labels import CLASSES
+
+JUNK = [
+    "",
+    "   ",
+    None,
+    "13800000000",
+    "###!!!",
+    "asdfgh qwerty",
+    "😀😀😀",
+    "客户\t称\n明天还款",
+    "好" * 5000,
+]
+
+
+def write_export(path, notes, encoding="gb18030"):
+    df = pd.DataFrame({"案件编号": [f"A{i // 3}" for i in range(len(notes))], "催记内容": notes})
+    df.to_csv(path, index=False, encoding=encoding)
+    return df
+
+
+def test_rows_in_equal_rows_out_with_junk(model_dir, tmp_path):
+    notes = ["客户哭诉老公卷走了钱", *JUNK, "家属称借款人已经病故"]
+    src = write_export(tmp_path / "in.csv", notes)
+    summary = score_file(
+        model_dir, tmp_path / "in.csv", tmp_path / "out.csv", text_fallbacks=["催记内容"], chunk_size=4
+    )
+    out = read_table(tmp_path / "out.csv")
+    assert summary.rows == len(out) == len(src)
+    assert out["案件编号"].tolist() == src["案件编号"].tolist()
+    junk = out.iloc[1:-1]
+    assert junk["needs_review"].map(str).eq("True").all()
+    assert out["type"].iloc[0] == "victim" and out["type"].iloc[-1] == "deceased"
+
+
+def test_parallel_scoring_keeps_order_and_answers(model_dir, corpus, tmp_path):
+    notes = corpus["text"].iloc[::23].tolist()[:120]
+    write_export(tmp_path / "in.csv", notes, encoding="utf-8")
+    outs = {}
+    for jobs in (1, 2):
+        score_file(
+            model_dir,
+            tmp_path / "in.csv",
+            tmp_path / f"out{jobs}.parquet",
+            text_fallbacks=["催记内容"],
+            chunk_size=25,
+            jobs=jobs,
+        )
+        outs[jobs] = read_table(tmp_path / f"out{jobs}.parquet")
+    assert outs[2]["催记内容"].tolist() == notes
+    assert outs[2]["type"].tolist() == outs[1]["type"].tolist()
+    assert outs[2]["confidence"].tolist() == outs[1]["confidence"].tolist()
+
+
+def test_id_columns_and_no_strategy(model_dir, tmp_path):
+    write_export(tmp_path / "in.csv", ["你去告啊", "客户称下周还"])
+    score_file(
+        model_dir,
+        tmp_path / "in.csv",
+        tmp_path / "out.jsonl",
+        text_fallbacks=["催记内容"],
+        id_columns=["案件编号"],
+        strategy=False,
+    )
+    out = pd.read_json(tmp_path / "out.jsonl", lines=True)
+    assert "催记内容" not in out.columns and "strategy" not in out.columns
+    assert out.columns[0] == "案件编号" and len(out) == 2
+
+
+def test_errors_before_any_output(model_dir, tmp_path):
+    write_export(tmp_path / "in.csv", ["a"])
+    with pytest.raises(DataError, match="'备注'"):
+        score_file(model_dir, tmp_path / "in.csv", tmp_path / "o.csv", text_column="备注")
+    with pytest.raises(DataError, match="'客户号'"):
+        score_file(
+            model_dir,
+            tmp_path / "in.csv",
+            tmp_path / "o.csv",
+            text_fallbacks=["催记内容"],
+            case_column="客户号",
+        )
+    assert not (tmp_path / "o.csv").exists()
+    (tmp_path / "o.csv").write_text("keep me", encoding="utf-8")
+    with pytest.raises(DataError, match="already exists"):
+        score_file(model_dir, tmp_path / "in.csv", tmp_path / "o.csv", text_fallbacks=["催记内容"])
+    assert (tmp_path / "o.csv").read_text(encoding="utf-8") == "keep me"
+
+
+def test_text_column_fallbacks(tmp_path):
+    assert pick_text_column(["id", "text"], None, ["催记内容", "text"], tmp_path) == "text"
+    with pytest.raises(DataError, match="--text-column"):
+        pick_text_column(["id"], None, ["催记内容"], tmp_path)
+
+
+def _proba(**probs):
+    row = np.full(len(CLASSES), 1e-3)
+    for k, v in probs.items():
+        row[CLASSES.index(k)] = v
+    return row / row.sum()
+
+
+class _Model:
+    threshold = 0.3
+
+    class labels:
+        name_zh = staticmethod(lambda slug: slug)
+        strategy_text = staticmethod(lambda slug: f"strategy of {slug}")
+
+
+def test_case_rule_accumulates_weak_consistent_evidence():
+    agg = CaseAggregator(list(CLASSES), decay=0.8)
+    mild = _proba(serial_promiser=0.35, evasive=0.25, none=0.3)
+    agg.add(["c1"] * 3, np.stack([mild, mild, mild]), ["", "", ""])
+    row = agg.result(_Model()).iloc[0]
+    assert row["type"] == "serial_promiser"
+    assert row["confidence"] > 0.35 / (0.35 + 0.25 + 7 * 1e-3)  # more sure than any single note
+
+
+def test_case_rule_weights_later_notes_more_and_skips_junk():
+    agg = CaseAggregator(list(CLASSES), decay=0.5)
+    early, late = _proba(victim=0.9), _proba(stubborn=0.9)
+    junk = _proba(provocative=0.99)
+    agg.add(
+        ["c"] * 3,
+        np.stack([early, late, junk]),
+        ["", "", "empty"],
+        times=["2026-01-01", "2026-02-01", "2026-03-01"],
+    )
+    assert agg.result(_Model()).iloc[0]["type"] == "stubborn"
+
+
+def test_case_without_basis_goes_to_review():
+    agg = CaseAggregator(list(CLASSES))
+    quiet = _proba(none=0.8, evasive=0.1)
+    agg.add(["c"] * 6, np.stack([quiet] * 6), [""] * 6)
+    row = agg.result(_Model()).iloc[0]
+    assert row["needs_review"] and row["review_reason"] == "no_basis" and row["notes_with_basis"] == 0
+
+
+def test_case_of_mild_broken_promises_is_serial_promiser(model_dir, tmp_path):
+    """No single note says "third time": the pattern only shows across the contacts."""
+    notes = [
+        "本人接听，说这周五发工资就还，约好周五",
+        "周五未到账。客户很客气，说工资晚发两天，周一肯定还",
+        "周一仍未入账，客户连声道歉，说表哥的钱还没打过来，周三一定",
+        "查无入账。客户：真不好意思又让您白等了，下周一我一收到就转",
+    ]
+    df = pd.DataFrame(
+        {"案件编号": ["K1"] * 4, "催收时间": [f"2026-11-0{i} 10:00" for i in range(1, 5)], "催记内容": notes}
+    )
+    df.to_csv(tmp_path / "in.csv", index=False, encoding="gb18030")
+    summary = score_file(
+        model_dir,
+        tmp_path / "in.csv",
+        tmp_path / "out.xlsx",
+        text_fallbacks=["催记内容"],
+        case_column="案件编号",
+        time_column="催收时间",
+    )
+    cases = read_table(summary.cases_output)
+    assert summary.cases_output == cases_output_path(tmp_path / "out.xlsx")
+    assert cases["type"].tolist() == ["serial_promiser"]
+    assert cases["notes"].tolist() == ["4"]

@@ -1,0 +1,134 @@
+"""The CLI is thin: these check parsing, output shape and exit codes, not the model."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from borrower_typing.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("train", "evaluate", "predict", "score", "data"):
+        assert command in result.output
+
+
+def test_python_dash_m_works_like_the_script():
+    out = subprocess.run(
+        [sys.executable, "-m", "borrower_typing", "--help"], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0 and "score" in out.stdout
+
+
+def test_predict_json(model_dir):
+    result = runner.invoke(app, ["predict", "你们去起诉吧我不怕", "--json", "--model", str(model_dir)])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert answer["type"] == "confident" and answer["strategy"]
+
+
+def test_predict_readable(model_dir):
+    result = runner.invoke(app, ["predict", "家属说借款人上月因病去世了", "--model", str(model_dir)])
+    assert result.exit_code == 0
+    assert "死亡" in result.output and "deceased" in result.output and "1161" in result.output
+
+
+def test_predict_stdin_one_json_line_per_note(model_dir):
+    result = runner.invoke(
+        app, ["predict", "-", "--model", str(model_dir)], input="你去告啊\n\n客户哭着说钱被骗了\n关机\n"
+    )
+    lines = [json.loads(line) for line in result.output.strip().splitlines()]
+    assert [line["type"] for line in lines][:2] == ["confident", "victim"]
+    assert len(lines) == 3 and lines[2]["needs_review"]
+
+
+def test_predict_missing_model_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["predict", "x", "--model", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert "no model at" in result.output
+
+
+def test_score_summary_and_refusal_to_overwrite(model_dir, tmp_path):
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"催记内容": ["你去告啊", "", "客户称明天还"]}).to_csv(src, index=False, encoding="gb18030")
+    args = ["score", str(src), "-o", str(tmp_path / "out.csv"), "--model", str(model_dir)]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "scored 3 rows" in first.output
+    second = runner.invoke(app, args)
+    assert second.exit_code == 2 and "--overwrite" in second.output
+    assert runner.invoke(app, [*args, "--overwrite", "--quiet"]).exit_code == 0
+
+
+def test_score_missing_column_names_it(model_dir, tmp_path):
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"备注": ["x"]}).to_csv(src, index=False)
+    result = runner.invoke(
+        app,
+        [
+            "score",
+            str(src),
+            "-o",
+            str(tmp_path / "o.csv"),
+            "--model",
+            str(model_dir),
+            "--text-column",
+            "催记内容",
+        ],
+    )
+    assert result.exit_code == 2 and "'催记内容'" in result.output
+
+
+def test_validate_passes_and_fails(tmp_path):
+    good = tmp_path / "good.csv"
+    pd.DataFrame(
+        {"text": ["你去告啊我不怕", "客户哭诉被骗"], "label": ["自信型", "victim"], "style": ["crm", "call"]}
+    ).to_csv(good, index=False)
+    ok = runner.invoke(app, ["data", "validate", str(good)])
+    assert ok.exit_code == 0 and "OK: 2 rows" in ok.output
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"text": ["该客户属于顽固型", ""], "label": ["stubborn", "怪型"]}).to_csv(bad, index=False)
+    fail = runner.invoke(app, ["data", "validate", str(bad)])
+    assert fail.exit_code == 1
+    assert (
+        "row 1: label_leak" in fail.output
+        and "row 2: empty_text" in fail.output
+        and "row 2: unknown_label" in fail.output
+    )
+
+
+def test_validate_custom_columns(tmp_path):
+    path = tmp_path / "x.csv"
+    pd.DataFrame({"note": ["你去告啊"], "kind": ["confident"]}).to_csv(path, index=False)
+    result = runner.invoke(app, ["data", "validate", str(path), "--text-column", "note", "--label-column", "kind"])
+    assert result.exit_code == 0, result.output
+
+
+def test_train_bad_config_names_field(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("classifier:\n  kind: tree\n", encoding="utf-8")
+    result = runner.invoke(app, ["train", "--config", str(cfg), "--no-tracking"])
+    assert result.exit_code == 2 and "classifier.kind" in result.output
+
+
+def test_evaluate_on_labelled_file(model_dir, small_corpus, tmp_path):
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--data",
+            str(small_corpus),
+            "--model",
+            str(model_dir),
+            "--reports",
+            str(tmp_path / "r"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "macro-F1" in result.output and (tmp_path / "r" / "confusion_matrix.png").exists()

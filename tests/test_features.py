@@ -1,0 +1,57 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from borrower_typing.config import FeaturesConfig
+from borrower_typing.features import (
+    CompactTfidfVectorizer,
+    TextNormalizer,
+    build_features,
+    display_feature,
+    texts_of,
+)
+from borrower_typing.tokenize import make_tokenizer
+
+NOTES = ["客户称下周还款3000元", "客户哭诉老公拿走了钱", "你去起诉啊我不怕", "关机"]
+
+
+def test_texts_of_accepts_common_inputs():
+    df = pd.DataFrame({"id": [1, 2], "text": ["a", "b"]})
+    assert texts_of(df) == ["a", "b"]
+    assert texts_of(df[["text"]].rename(columns={"text": "note"})) == ["a", "b"]
+    assert texts_of(pd.Series(["a"])) == ["a"]
+    assert texts_of(np.array([["a"], ["b"]], dtype=object)) == ["a", "b"]
+    assert texts_of("a") == ["a"]
+    with pytest.raises(KeyError):
+        texts_of(df.assign(other=1), column="note")
+
+
+def test_normalizer_step():
+    step = TextNormalizer().fit(pd.DataFrame({"text": NOTES}))
+    out = step.transform(pd.DataFrame({"text": [NOTES[0], None]}))
+    assert out == ["客户称下周还款 AMT", ""]
+    assert list(step.get_feature_names_out()) == ["text"]
+
+
+def test_feature_union_names():
+    union = build_features(FeaturesConfig(), make_tokenizer())
+    X = union.fit_transform(TextNormalizer().fit_transform(NOTES * 3))
+    names = union.get_feature_names_out()
+    assert X.shape == (12, len(names))
+    assert any(n.startswith("word__") for n in names) and any(n.startswith("char__") for n in names)
+    assert "word__起诉" in set(names)
+
+
+def test_compact_vectorizer_state_round_trip():
+    vec = CompactTfidfVectorizer(analyzer="char", ngram_range=(1, 2)).fit(NOTES)
+    state = vec.__getstate__()
+    assert isinstance(state["vocabulary_"], np.ndarray)
+    assert isinstance(vec.vocabulary_, dict), "saving must not change the live object"
+    clone = CompactTfidfVectorizer.__new__(CompactTfidfVectorizer)
+    clone.__setstate__(state)
+    assert (clone.transform(NOTES) != vec.transform(NOTES)).nnz == 0
+
+
+def test_display_feature():
+    assert display_feature("word__还 不了") == "还不了"
+    assert display_feature("char__起诉") == "起诉"

@@ -1,0 +1,22 @@
+import pandas as pd
+
+from borrower_typing.serving import TypingPyfunc, _load_pyfunc
+
+
+def test_one_row_per_note_from_one_column_frame(model_dir):
+    """A bare text pipeline would treat the single column as one sample; the wrapper maps it to notes."""
+    pyfunc = _load_pyfunc(str(model_dir))
+    frame = pd.DataFrame({"text": ["你去告啊我不怕", "客户哭诉被骗了", "关机"]})
+    out = pyfunc.predict(frame)
+    assert len(out) == 3
+    assert out["type"].tolist()[:2] == ["confident", "victim"]
+    assert out["needs_review"].tolist()[2]
+
+
+def test_params_drop_strategy(trained_model):
+    out = TypingPyfunc(trained_model).predict(pd.DataFrame({"note": ["你去告啊"]}), params={"include_strategy": False})
+    assert "strategy" not in out.columns and len(out) == 1
+
+
+def test_list_input(trained_model):
+    assert len(TypingPyfunc(trained_model).predict(["a", "客户称明天还"])) == 2

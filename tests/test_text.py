@@ -1,0 +1,64 @@
+import pytest
+
+from borrower_typing.text import as_text, cjk_count, clean, mask_pii, normalize
+
+
+@pytest.mark.parametrize(
+    ("raw", "secret"),
+    [
+        ("客户电话13812345678已关机", "13812345678"),
+        ("客户电话 138 1234 5678", "138 1234 5678"),
+        ("联系人 +86-139-0000-1234", "0000"),
+        ("号码138****5678无人接", "138****5678"),
+        ("身份证440101199001011234已核实", "440101199001011234"),
+        ("身份证11010519491231002X", "11010519491231002X"),
+        ("证件4401**********1234", "4401**********1234"),
+        ("还款卡6222021234567890123", "6222021234567890123"),
+        ("卡号 6222 0212 3456 7890", "6222 0212 3456 7890"),
+        ("卡号6222****1234", "6222****1234"),
+        ("座机0755-12345678", "12345678"),
+    ],
+)
+def test_mask_pii_removes_each_form(raw, secret):
+    masked = mask_pii(raw)
+    assert secret not in masked
+    assert any(p in masked for p in ("PHONE", "IDNO", "CARDNO"))
+
+
+def test_mask_pii_keeps_service_numbers_and_amounts():
+    text = "客户称要打12378投诉,欠款3200元,逾期15天"
+    assert mask_pii(text) == text
+
+
+def test_card_tail_is_masked():
+    assert "6621" not in mask_pii("尾号6621的卡扣款失败")
+
+
+def test_nfkc_and_whitespace():
+    assert clean("客户\u3000称：ＡＢＣ１２３\n\n  明天还") == "客户 称:ABC123 明天还"
+
+
+def test_control_characters_are_dropped():
+    assert clean("客户\x00称\x07明天") == "客户 称 明天"
+
+
+def test_normalize_types_amounts_dates_and_names():
+    out = normalize("张**承诺2026-11-05 10:30前还款3,200元")
+    assert "NAME" in out and "DATE" in out and "TIME" in out and "AMT" in out
+    assert "3,200" not in out and "张" not in out
+
+
+def test_normalize_is_idempotent():
+    once = normalize("李**称 5月20日 还 五千块，电话13900001111")
+    assert normalize(once) == once
+
+
+def test_as_text_handles_missing_and_numbers():
+    assert as_text(None) == ""
+    assert as_text(float("nan")) == ""
+    assert as_text(13800000000) == "13800000000"
+    assert as_text(b"\xe5\xae\xa2") == "客"
+
+
+def test_cjk_count():
+    assert cjk_count("abc 客户 123") == 2
