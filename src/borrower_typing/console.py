@@ -29,7 +29,10 @@ def render_prediction(note: str, pred: Prediction) -> None:
     console.print(head)
     for line in body:
         console.print(line)
-    console.print(Panel(pred.strategy, title="处置策略 strategy", expand=False))
+    # Printed line by line, not in a panel: a panel wraps Chinese text as one long word.
+    console.rule("处置策略 strategy", align="left")
+    for line in pred.strategy.splitlines():
+        console.print(line, soft_wrap=True)
 
 
 def render_summary(summary) -> None:

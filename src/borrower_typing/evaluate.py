@@ -159,9 +159,10 @@ def type_confidence(proba: np.ndarray, classes: Sequence[str]) -> tuple[np.ndarr
 
 
 def coverage_curve(proba: np.ndarray, y: np.ndarray, classes: Sequence[str]) -> pd.DataFrame:
-    """For each threshold: share of typed notes kept (not sent to review) and precision among them.
+    """For each threshold: coverage (share of all notes that get a type instead of review) and precision
+    (share of those whose type is right; a ``none`` note given a type counts as wrong).
 
-    Notes whose best class is ``none`` are always reviewed; the curve is over the rest.
+    Notes whose best class is ``none`` always go to review, whatever the threshold.
     """
     classes = list(classes)
     y = np.asarray(y)
@@ -173,7 +174,7 @@ def coverage_curve(proba: np.ndarray, y: np.ndarray, classes: Sequence[str]) -> 
         rows.append(
             {
                 "threshold": float(t),
-                "coverage": float(kept.sum() / max(1, (y != NONE).sum())),
+                "coverage": float(kept.sum() / max(1, len(y))),
                 "precision": float((top[kept] == y[kept]).mean()) if kept.any() else np.nan,
                 "kept": int(kept.sum()),
             }
