@@ -20,3 +20,14 @@ def test_params_drop_strategy(trained_model):
 
 def test_list_input(trained_model):
     assert len(TypingPyfunc(trained_model).predict(["a", "客户称明天还"])) == 2
+
+
+def test_params_add_class_probabilities(trained_model):
+    """What per-case aggregation on Spark combines: the local engine's probabilities, one column per class."""
+    notes = ["你去告啊我不怕", "关机", ""]
+    out = TypingPyfunc(trained_model).predict(pd.DataFrame({"text": notes}), params={"include_probabilities": True})
+    columns = [f"p_{c}" for c in trained_model.classes_]
+    assert list(out.columns[-len(columns) :]) == columns and len(out) == 3
+    expected = [[p.probabilities[c] for c in trained_model.classes_] for p in trained_model.predict(notes)]
+    assert out[columns].to_numpy().tolist() == expected
+    assert not any(c.startswith("p_") for c in TypingPyfunc(trained_model).predict(notes).columns)

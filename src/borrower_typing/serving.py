@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from .model import TypingModel
+from .model import TypingModel, predictions_frame
 
 
 class TypingPyfunc:
@@ -22,6 +22,8 @@ class TypingPyfunc:
         self.model = model
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        """One row per note. ``params``: ``include_strategy`` (default True); ``include_probabilities``
+        (default False) adds one float column ``p_<class>`` per class, in ``model.classes_`` order."""
         params = params or {}
         if isinstance(model_input, pd.DataFrame):
             column = "text" if "text" in model_input.columns else model_input.columns[0]
@@ -31,9 +33,13 @@ class TypingPyfunc:
         else:
             notes = list(model_input if not isinstance(model_input, str) else [model_input])
         include_strategy = bool(params.get("include_strategy", True))
-        frame = self.model.predict_frame(pd.DataFrame({"text": notes}), strategy=include_strategy)
-        frame = frame.drop(columns=["text"])
+        preds = self.model.predict(notes, strategy=include_strategy)
+        frame = predictions_frame(preds, strategy=include_strategy)
         frame["confidence"] = frame["confidence"].astype(float)
+        if params.get("include_probabilities", False):
+            # p_<class> in model.classes_ order: what per-case aggregation combines (spark.case_table_spark).
+            proba = pd.DataFrame([p.probabilities for p in preds], columns=self.model.classes_, dtype=float)
+            frame = pd.concat([frame, proba.add_prefix("p_")], axis=1)
         return frame.reset_index(drop=True)
 
 
