@@ -23,13 +23,14 @@ _SKIP_RE = re.compile(r"^[\s\W_]+$", re.UNICODE)
 # The two engines break ties differently in runs of one repeated character (喂喂喂: 喂|喂喂 or 喂喂|喂) and
 # treat hyphens inside codes differently (03-14); folding both first keeps their tokens identical.
 _RUN_RE = re.compile(r"(.)\1{2,}")
-# and dotted numbers (5.2.1) likewise; a space in their place gives both the same pieces.
-_HYPHEN_RE = re.compile(r"[-‐‑–—]+|(?<=[0-9])\.(?=[0-9])")
+# and the symbols jieba's word pattern joins (.+#&_%: 5.2.1, answer.Will) likewise; a space in their place
+# gives both the same pieces, and the symbols alone are dropped as tokens anyway.
+_HYPHEN_RE = re.compile(r"[-‐‑–—.+#&_%]+")
 
 
 def prepare(text: str) -> str:
-    """The text both engines segment: runs of 3+ identical characters cut to 2, hyphens and dots inside
-    numbers to spaces."""
+    """The text both engines segment: runs of 3+ identical characters cut to 2, hyphens and joining symbols
+    to spaces."""
     return _HYPHEN_RE.sub(" ", _RUN_RE.sub(r"\1\1", text))
 
 
