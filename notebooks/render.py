@@ -56,7 +56,10 @@ def execute(
             encoding="utf-8",
         )
         specs = KernelSpecManager(kernel_dirs=[tmp], ensure_native_kernel=False)
-        km = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs)
+        # IPC sockets in the temporary folder: local only, and no plain-TCP warning from the kernel.
+        km = KernelManager(
+            kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc", ip=str(Path(tmp) / "kernel")
+        )
         client = NotebookClient(nb, km=km, timeout=timeout, resources={"metadata": {"path": str(cwd)}})
         kwargs = {"env": dict(env)} if env is not None else {}
         client.execute(**kwargs)

@@ -55,3 +55,15 @@ def test_compact_vectorizer_state_round_trip():
 def test_display_feature():
     assert display_feature("word__还 不了") == "还不了"
     assert display_feature("char__起诉") == "起诉"
+
+
+def test_fast_counting_equals_scikit_learn(trained_model, corpus):
+    """The fixed-vocabulary counting paths must give scikit-learn's matrix exactly."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    notes = TextNormalizer().fit_transform(corpus["text"].tolist()) + ["", "a", "ab", "  x  y ", "😀客户", "\U00020000字"]
+    for name, vec in trained_model.pipeline.named_steps["features"].transformer_list:
+        _, expected = CountVectorizer._count_vocab(vec, notes, True)
+        _, got = vec._count_vocab(notes, True)
+        assert got.shape == expected.shape, name
+        assert abs(got - expected).nnz == 0, name

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -146,8 +146,8 @@ def _stdin_notes() -> list[str]:
 
 @app.command()
 def score(
-    input: Annotated[Path, typer.Argument(help="Export to score: .csv (UTF-8/GB18030), .xlsx, .parquet, .jsonl.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output file; format from its extension.")],
+    input: Annotated[str, typer.Argument(help="Export to score: .csv (UTF-8/GB18030), .xlsx, .parquet, .jsonl.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Output file; format from its extension.")],
     model: ModelOpt = None,
     config: Annotated[Path, typer.Option("--config", "-c", help="Scoring defaults (YAML, 'score' section).")] = Path(
         "configs/score.yaml"
@@ -165,29 +165,26 @@ def score(
     no_strategy: Annotated[bool, typer.Option("--no-strategy", help="Leave the strategy text out.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+    engine: Annotated[Literal["local", "spark"], typer.Option(help="spark: see docs/spark.md.")] = "local",
+    spark_master: Annotated[str, typer.Option(help="Spark master for a new session.")] = "local[2]",
+    partitions: Annotated[int | None, typer.Option(help="Spark: tasks scoring in parallel.")] = None,
 ) -> None:
     """Score a whole export; every input row comes out, in order, with its prediction."""
     from .batch import run_score
 
+    ids = [c.strip() for c in id_columns.split(",")] if id_columns else None
+    common = dict(model=model, text_column=text_column, id_columns=ids, case_column=case_column, encoding=encoding)
+    common |= dict(time_column=time_column, strategy=not no_strategy, overwrite=overwrite, config_path=config)
     try:
-        summary = run_score(
-            input,
-            output,
-            model=model,
-            config_path=config,
-            text_column=text_column,
-            id_columns=[c.strip() for c in id_columns.split(",")] if id_columns else None,
-            case_column=case_column,
-            time_column=time_column,
-            jobs=jobs,
-            chunk_size=chunk_size,
-            encoding=encoding,
-            output_encoding=output_encoding,
-            strategy=not no_strategy,
-            overwrite=overwrite,
-            quiet=quiet,
-        )
-    except _errors() as exc:
+        if engine == "spark":
+            from .spark import run_score_spark
+
+            summary = run_score_spark(input, output, spark_master=spark_master, partitions=partitions, **common)
+        else:
+            summary = run_score(
+                input, output, jobs=jobs, chunk_size=chunk_size, output_encoding=output_encoding, quiet=quiet, **common
+            )
+    except (*_errors(), ImportError) as exc:
         _fail(str(exc))
     if not quiet:
         from .console import render_summary

@@ -6,6 +6,7 @@ and speech-to-text get wrong (换款 for 还款, 鱼期 for 逾期, dialect word
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -56,6 +57,17 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
         return np.asarray([self.column], dtype=object)
 
 
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def _pack(term: str) -> int:
+    """A character n-gram (n <= 3) as one integer: code points are below 2**21, so 21 bits each."""
+    key = 0
+    for ch in term:
+        key = (key << 21) | ord(ch)
+    return key
+
+
 class CompactTfidfVectorizer(TfidfVectorizer):
     """``TfidfVectorizer`` whose saved state keeps the vocabulary as one array of terms.
 
@@ -72,18 +84,22 @@ class CompactTfidfVectorizer(TfidfVectorizer):
                 terms[idx] = term
             state["vocabulary_"] = terms.astype(str) if len(terms) else np.asarray([], dtype="<U1")
         state.pop("stop_words_", None)  # only a record of pruned terms; sklearn documents it as removable
+        state.pop("_char_keys", None)  # a lookup table rebuilt on first use
         return state
 
     def _count_vocab(self, raw_documents, fixed_vocab):
-        """At transform time (fixed vocabulary), count with one dict lookup per n-gram and let scipy add up
-        repeats, instead of a Python counter per note: same matrix, about twice as fast."""
+        """At transform time (fixed vocabulary) count faster than scikit-learn's per-note Python counter;
+        the matrix is the same (tests compare them on the whole corpus)."""
         if not fixed_vocab:
             return super()._count_vocab(raw_documents, fixed_vocab)
+        docs = list(raw_documents)
+        if self._plain_char_analyzer():
+            return self.vocabulary_, self._char_counts(docs)
         lookup = self.vocabulary_.get
         analyze = self.build_analyzer()
         indices: list[int] = []
         indptr = [0]
-        for doc in raw_documents:
+        for doc in docs:
             indices.extend([i for i in map(lookup, analyze(doc)) if i is not None])
             indptr.append(len(indices))
         X = sparse.csr_matrix(
@@ -92,6 +108,57 @@ class CompactTfidfVectorizer(TfidfVectorizer):
         )
         X.sum_duplicates()  # sorts each row's indices and adds repeated n-grams: the counts
         return self.vocabulary_, X
+
+    def _plain_char_analyzer(self) -> bool:
+        return (
+            self.analyzer == "char"
+            and self.preprocessor is None
+            and not self.lowercase
+            and self.strip_accents is None
+            and self.input == "content"
+            and self.ngram_range[1] <= 3
+        )
+
+    def _char_index(self) -> tuple[pd.Index, np.ndarray]:
+        """Vocabulary n-grams as a hash index of integer keys (code points packed 21 bits each), and the
+        column of each key."""
+        if getattr(self, "_char_keys", None) is None:
+            terms = list(self.vocabulary_)
+            keys = np.fromiter((_pack(t) for t in terms), dtype=np.uint64, count=len(terms))
+            cols = np.fromiter((self.vocabulary_[t] for t in terms), dtype=np.int64, count=len(terms))
+            self._char_keys = (pd.Index(keys), cols)
+        return self._char_keys
+
+    def _char_counts(self, docs: list[str]) -> sparse.csr_matrix:
+        """Character n-gram counts for all notes at once in numpy: every window of the concatenated code
+        points that stays inside one note is packed into an integer and looked up in a hash index."""
+        index, columns = self._char_index()
+        texts = [_WHITE_SPACES.sub(" ", d) for d in docs]  # what scikit-learn's char analyzer does first
+        lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        owner = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
+        rows, cols = [], []
+        low, high = self.ngram_range
+        for n in range(low, high + 1):
+            m = len(points) - n + 1
+            if m <= 0:
+                continue
+            key = points[:m].copy()
+            for j in range(1, n):
+                key = (key << np.uint64(21)) | points[j : j + m]
+            inside = owner[:m] == owner[n - 1 : n - 1 + m]
+            key, who = key[inside], owner[:m][inside]
+            pos = index.get_indexer(key)
+            hit = pos >= 0
+            rows.append(who[hit])
+            cols.append(columns[pos[hit]])
+        row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        col = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+        X = sparse.coo_matrix(
+            (np.ones(len(row), dtype=self.dtype), (row, col)), shape=(len(texts), len(self.vocabulary_))
+        ).tocsr()  # adds repeated n-grams: the counts
+        X.sort_indices()
+        return X
 
     def __setstate__(self, state: dict) -> None:
         vocab = state.get("vocabulary_")

@@ -23,7 +23,7 @@ from sklearn.svm import LinearSVC
 from .config import ClassifierConfig, TrainConfig
 from .features import TextNormalizer, build_features, build_tokenizer, display_feature, texts_of
 from .labels import NONE, TYPES, LabelSet, load_labels
-from .text import PLACEHOLDERS, as_text, cjk_count, clean
+from .text import PLACEHOLDERS, cjk_count, normalize
 
 BUNDLE_FILES = ("pipeline.skops", "labels.yaml", "meta.json")
 # Types a saved pipeline may hold beyond what skops trusts by default: the project's own, and the private
@@ -161,9 +161,10 @@ class TypingModel:
     def predict(self, texts: Iterable[object] | str, evidence: int = 5, strategy: bool = True) -> list[Prediction]:
         """One ``Prediction`` per note, in order; never fails on an empty or odd note.
 
-        Identical notes are scored once: real exports repeat 关机 and 无人接听 thousands of times.
+        An answer depends only on the normalised note, so notes that normalise alike (the same remark with
+        another date, amount or masked name; 关机 and 无人接听 a thousand times) are scored once.
         """
-        notes = [as_text(n) for n in texts_of(texts)]
+        notes = [normalize(n) for n in texts_of(texts)]
         first: dict[str, int] = {}
         position = [first.setdefault(n, len(first)) for n in notes]
         if len(first) == len(notes):
@@ -172,9 +173,10 @@ class TypingModel:
         return [unique[p] for p in position]
 
     def _predict_unique(self, notes: list[str], evidence: int, strategy: bool) -> list[Prediction]:
+        """Predictions for distinct, already normalised notes."""
         if not notes:
             return []
-        X = self.transform(notes)
+        X = self.pipeline.named_steps["features"].transform(notes)
         proba = self.pipeline[-1].predict_proba(X)
         type_p = proba[:, self._type_idx]
         order = np.argsort(-type_p, axis=1)[:, :3]
@@ -236,8 +238,7 @@ class TypingModel:
             self._strategies[key] = self.labels.strategy_text(key)
         return self._strategies[key]
 
-    def _review_reason(self, raw: str, no_basis: bool, confidence: float) -> str | None:
-        text = clean(raw)
+    def _review_reason(self, text: str, no_basis: bool, confidence: float) -> str | None:
         if not text:
             return "empty"
         n_cjk = cjk_count(text)

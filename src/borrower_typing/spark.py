@@ -41,6 +41,7 @@ CASE_COLUMNS = ("notes", "notes_with_basis", "type", "type_zh", "confidence", "n
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+SPARK_CHARSETS = {"utf8", "utf16", "utf16be", "utf16le", "utf32", "iso88591", "usascii"}
 MODEL_URI_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:/")
 PROBABILITIES_PARAM = "include_probabilities"
 # Internal columns carried through a run: input order, case key, note time.
@@ -139,7 +140,7 @@ def load_spark_model(
             for name in ("meta.json", "labels.yaml"):
                 mlflow.artifacts.download_artifacts(artifact_uri=f"{location}/{data}/{name}", dst_path=tmp)
             return _spark_model(location, Path(tmp), params)
-    bundle = resolve_model_path(location)
+    bundle = resolve_model_path(location).resolve()
     root = Path(location).resolve()
     folder = next((d for d in (bundle, *bundle.parents) if (d / "MLmodel").is_file() and d.is_relative_to(root)), None)
     if folder is None:
@@ -192,13 +193,15 @@ def wrap_bundle(bundle: str | Path, path: str | Path) -> Path:
             [ParamSpec("include_strategy", "boolean", True), ParamSpec(PROBABILITIES_PARAM, "boolean", False)]
         ),
     )
-    mlflow.pyfunc.save_model(
-        path=str(path),
-        loader_module="borrower_typing.serving",
-        data_path=str(bundle),
-        signature=signature,
-        pip_requirements=["borrower-typing"],
-    )
+    with warnings.catch_warnings():  # no input example on purpose: it would load the model once more
+        warnings.filterwarnings("ignore", message=".*input example was not provided", category=UserWarning)
+        mlflow.pyfunc.save_model(
+            path=str(path),
+            loader_module="borrower_typing.serving",
+            data_path=str(bundle),
+            signature=signature,
+            pip_requirements=["borrower-typing"],
+        )
     return Path(path)
 
 
@@ -232,7 +235,8 @@ def score_spark_frame(
     import mlflow
     from pyspark.sql import functions as F
 
-    model = model_uri if isinstance(model_uri, SparkModel) else load_spark_model(model_uri, None, probabilities)
+    given = isinstance(model_uri, SparkModel)
+    model = model_uri if given else load_spark_model(model_uri, None, probabilities)
     if text_column not in sdf.columns:
         raise DataError(f"no text column {text_column!r}; columns are {sdf.columns}")
     wanted = {"include_strategy": False, PROBABILITIES_PARAM: probabilities}
@@ -241,6 +245,8 @@ def score_spark_frame(
     udf = mlflow.pyfunc.spark_udf(
         sdf.sparkSession, model.uri, result_type=schema, env_manager="local", params=params or None
     )
+    if not given:
+        _cleanup(model)
     kept = list(sdf.columns if keep_columns is None else keep_columns)
     produced = {*NOTE_COLUMNS, *(["strategy"] if strategy else [])}
     if probabilities:
@@ -270,14 +276,32 @@ def case_table_spark(
     order_column: str | None = None,
     decay: float = 0.8,
     strategy: bool = True,
+    partitions: int | None = None,
 ) -> DataFrame:
     """One row per case by ``batch.CaseAggregator``'s rule, as a Spark group-by.
 
     ``scored`` needs ``review_reason`` and the ``p_<class>`` columns (``score_spark_frame(...,
     probabilities=True)``). Notes are ordered by ``time_column`` (as text, like the local engine), then by
     ``order_column`` (input order; without one, the frame's order when this is called). Cases come out in
-    order of first appearance, with the local engine's columns.
+    order of first appearance, with the local engine's columns. ``partitions``: tasks for the group-by
+    (default: the session's default parallelism).
     """
+    rows = _case_rows(scored, model, case_column, time_column, order_column, decay, strategy, partitions)
+    return rows.orderBy(SEQ).drop(SEQ)
+
+
+def _case_rows(
+    scored: DataFrame,
+    model: SparkModel,
+    case_column: str,
+    time_column: str | None = None,
+    order_column: str | None = None,
+    decay: float = 0.8,
+    strategy: bool = True,
+    partitions: int | None = None,
+) -> DataFrame:
+    """The case rows unordered, with the first note's order in ``SEQ`` (so a caller can persist them
+    before sorting: a sort samples its input, which would run the aggregation twice)."""
     _require_pyspark()
     from pyspark.sql import functions as F
 
@@ -301,8 +325,11 @@ def case_table_spark(
     def combine(pdf: pd.DataFrame) -> pd.DataFrame:
         return _combine_case(pdf, model, decay, has_time)
 
-    table = frame.groupBy(CASE).applyInPandas(combine, schema).orderBy(SEQ).drop(SEQ)
-    table = table.withColumnRenamed(CASE, case_column)
+    n = partitions or scored.sparkSession.sparkContext.defaultParallelism
+    # n tasks hash-partitioned on the case key (the group-by reuses it), not spark.sql.shuffle.partitions
+    # (200 by default: mostly tiny tasks, each handing batches to a Python worker).
+    grouped = frame.repartition(n, CASE).groupBy(CASE)
+    table = grouped.applyInPandas(combine, schema).withColumnRenamed(CASE, case_column)
     return table if strategy else table.drop("strategy")
 
 
@@ -364,6 +391,9 @@ def read_input(spark: SparkSession, location: str, encoding: str | None = None) 
         if suffix not in CSV_SUFFIXES:
             raise DataError(f"{location}: the spark engine reads .csv/.tsv/.txt, .parquet, .jsonl or a table name")
         enc = encoding or (detect_encoding(local) if local.is_file() else "utf-8")
+        if _java_charset(enc).lower().replace("-", "") not in SPARK_CHARSETS:
+            # Spark 4 accepts only the UTF/ISO-8859-1/ASCII family unless told to use the JDK's charsets.
+            spark.conf.set("spark.sql.legacy.javaCharsets", "true")
         sep = "\t" if suffix == ".tsv" else (_csv_sep(local, enc) if local.is_file() else ",")
         sdf = spark.read.csv(
             location,
@@ -376,12 +406,10 @@ def read_input(spark: SparkSession, location: str, encoding: str | None = None) 
             inferSchema=False,
         )
     except AnalysisException as exc:
-        raise DataError(f"{location}: {exc.getMessage() if hasattr(exc, 'getMessage') else exc}") from exc
-    first = sdf.columns[0] if sdf.columns else ""
-    if first.startswith("\ufeff"):  # a BOM Spark left on the header
-        sdf = sdf.withColumnRenamed(first, first.lstrip("\ufeff"))
+        raise DataError(f"{location}: {str(exc).splitlines()[0]}") from exc
     # pandas reads "" and an empty cell both as missing; Spark keeps a quoted "" as an empty string.
-    return sdf.select(*[F.when(F.col(f"`{c}`") != "", F.col(f"`{c}`")).alias(c) for c in sdf.columns])
+    # A BOM Spark left on the first header is dropped.
+    return sdf.select(*[F.when(F.col(f"`{c}`") != "", F.col(f"`{c}`")).alias(c.lstrip("\ufeff")) for c in sdf.columns])
 
 
 def cases_location(location: str) -> str:
@@ -407,42 +435,70 @@ def output_exists(spark: SparkSession, location: str) -> bool:
     return bool(fs.exists(path))
 
 
-def write_output(spark: SparkSession, sdf: DataFrame, location: str, overwrite: bool = False) -> None:
+def write_output(
+    spark: SparkSession,
+    sdf: DataFrame,
+    location: str,
+    overwrite: bool = False,
+    order_column: str | None = None,
+    partitions: int | None = None,
+) -> None:
     """Write with Spark's writers; the format comes from ``location``:
 
     - ``*.parquet`` (or ``.pq``): a Parquet folder as Spark writes it (one part file per partition);
-    - ``*.csv``: ONE CSV file at exactly that path (Spark writes a single part file, ``coalesce(1)``, into a
-      hidden folder next to it, which is then renamed), UTF-8 with BOM like the local engine;
+    - ``*.csv``: ONE CSV file at exactly that path (one task writes it into a hidden folder next to it,
+      then the part file is copied to the path after a BOM), UTF-8 with BOM like the local engine;
     - ``*.csv/`` (trailing slash): a CSV folder as Spark writes it, for outputs too big for one file;
     - a name without suffix or path: a table (``saveAsTable``).
 
-    CSV: header row, ``True``/``False`` (as pandas writes them), quotes doubled, empty for missing.
+    With ``order_column``, rows are written in its order (part files in order; the column is dropped).
+    CSV is written as pandas writes it: header row, ``True``/``False``, ``confidence`` in plain decimals
+    (not ``8.0E-4``), spaces kept, quotes doubled, nothing for missing.
     """
-    from pyspark.sql import functions as F
-    from pyspark.sql.types import BooleanType
-
     mode = "overwrite" if overwrite else "errorifexists"
+    suffix = _suffix(location)
+    single = suffix == ".csv" and not location.endswith("/")
+    if single:  # one task writes the one file; repartition(1), not coalesce(1), keeps the upstream parallel
+        sdf = sdf.repartition(1)
+        sdf = sdf.sortWithinPartitions(order_column).drop(order_column) if order_column else sdf
+    elif order_column:
+        n = partitions or spark.sparkContext.defaultParallelism
+        sdf = sdf.repartitionByRange(n, order_column).sortWithinPartitions(order_column).drop(order_column)
     if _is_table_name(location):
         sdf.write.mode(mode).saveAsTable(location)
         return
-    suffix = _suffix(location)
     if suffix in PARQUET_SUFFIXES:
         sdf.write.mode(mode).parquet(location)
         return
     if suffix != ".csv":
         raise DataError(f"{location}: the spark engine writes .parquet, .csv, a .csv/ folder or a table name")
-    flags = {f.name for f in sdf.schema.fields if isinstance(f.dataType, BooleanType)}
-    sdf = sdf.select(
-        *[
-            F.when(F.col(f"`{c}`"), "True").when(~F.col(f"`{c}`"), "False").alias(c) if c in flags else F.col(f"`{c}`")
-            for c in sdf.columns
-        ]
-    )
-    options = {"header": True, "quote": '"', "escape": '"', "emptyValue": "", "encoding": "UTF-8"}
-    if location.endswith("/"):
+    sdf = sdf.select(*[_as_pandas_writes(sdf[f"`{f.name}`"], f) for f in sdf.schema.fields])
+    options = {
+        "header": True,
+        "quote": '"',
+        "escape": '"',
+        "emptyValue": "",
+        "encoding": "UTF-8",
+        "ignoreLeadingWhiteSpace": False,
+        "ignoreTrailingWhiteSpace": False,
+    }
+    if not single:
         sdf.write.mode(mode).options(**options).csv(location)
         return
     _write_single_csv(spark, sdf, location, options, overwrite)
+
+
+def _as_pandas_writes(column: Any, field: Any) -> Any:
+    """Booleans as ``True``/``False``; ``confidence`` (4 decimals) as Python prints it: ``0.0008``, ``1.0``."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import BooleanType, DoubleType
+
+    if isinstance(field.dataType, BooleanType):
+        return F.when(column, "True").when(~column, "False").alias(field.name)
+    if isinstance(field.dataType, DoubleType) and field.name == "confidence":
+        text = F.regexp_replace(column.cast("decimal(38,10)").cast("string"), "0+$", "")
+        return F.regexp_replace(text, r"\.$", ".0").alias(field.name)
+    return column
 
 
 def _write_single_csv(spark: SparkSession, sdf: DataFrame, location: str, options: dict, overwrite: bool) -> None:
@@ -451,7 +507,7 @@ def _write_single_csv(spark: SparkSession, sdf: DataFrame, location: str, option
         raise DataError(f"{location}: already exists; pass --overwrite to replace it")
     tmp_location = f"{target.getParent().toString()}/.{target.getName()}.partial"
     _, tmp = _hadoop_path(spark, tmp_location)
-    sdf.coalesce(1).write.mode("overwrite").options(**options).csv(tmp_location)
+    sdf.write.mode("overwrite").options(**options).csv(tmp_location)
     parts = [s.getPath() for s in fs.listStatus(tmp) if s.getPath().getName().startswith("part-")]
     if len(parts) != 1:
         raise RuntimeError(f"{tmp_location}: expected one part file, found {len(parts)}")
@@ -519,7 +575,9 @@ def run_score_spark(
             extra.append(TIME)
     n = partitions or max(spark.sparkContext.defaultParallelism, sdf.rdd.getNumPartitions())
     sdf = sdf.repartition(n) if partitions or n > sdf.rdd.getNumPartitions() else sdf
-    scored = score_spark_frame(sdf, spark_model, text_column, [*kept, *extra], strategy, probabilities=bool(case_column))
+    scored = score_spark_frame(
+        sdf, spark_model, text_column, [*kept, *extra], strategy, probabilities=bool(case_column)
+    )
     scored = scored.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         counts = scored.groupBy("type", "review_reason").count().collect()
@@ -527,7 +585,8 @@ def run_score_spark(
         if rows == 0:
             raise DataError(f"{source}: no rows to score")
         output_columns = [c for c in scored.columns if c not in extra and not c.startswith("p_")]
-        write_output(spark, scored.orderBy(SEQ).select(*[F.col(f"`{c}`") for c in output_columns]), target, overwrite)
+        notes = scored.select(*[F.col(f"`{c}`") for c in [*output_columns, SEQ]])
+        write_output(spark, notes, target, overwrite, order_column=SEQ, partitions=n)
         summary = SparkScoreSummary(Path(source), Path(target), master=spark.sparkContext.master, partitions=n)
         summary.rows = rows
         for r in counts:
@@ -535,13 +594,14 @@ def run_score_spark(
             if r["review_reason"]:
                 summary.review_counts[r["review_reason"]] += r["count"]
         if case_column and cases_target:
-            table = case_table_spark(
-                scored, spark_model, CASE, TIME if time_column else None, SEQ, cfg.recency_decay, strategy
-            )
+            time_key = TIME if time_column else None
+            table = _case_rows(scored, spark_model, CASE, time_key, SEQ, cfg.recency_decay, strategy, n)
             table = table.withColumnRenamed(CASE, case_column).persist(StorageLevel.MEMORY_AND_DISK)
-            write_output(spark, table, cases_target, overwrite)
-            summary.cases_output, summary.cases = Path(cases_target), table.count()
-            table.unpersist()
+            try:
+                write_output(spark, table, cases_target, overwrite, order_column=SEQ, partitions=n)
+                summary.cases_output, summary.cases = Path(cases_target), table.count()
+            finally:
+                table.unpersist()
     finally:
         scored.unpersist()
         _cleanup(spark_model)

@@ -1,0 +1,113 @@
+"""The spark engine (``mlflow.pyfunc.spark_udf`` on ``local[2]``) answers exactly as the local engine: the
+bundled GB18030 sample export scored both ways, note for note and case for case, and the same file bytes.
+
+One Spark session for the module; the spark run happens once (through the CLI) and every check reads it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from borrower_typing import spark as bspark
+from borrower_typing.batch import score_file
+from borrower_typing.cli import app
+from borrower_typing.data import DataError, read_table
+from tests.conftest import SAMPLE_CSV
+
+pytest.importorskip("pyspark", reason="the spark engine needs pyspark: pip install -e '.[spark]'")
+if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+    pytest.skip("the spark engine needs Java 17+: no java on PATH and no JAVA_HOME", allow_module_level=True)
+
+CASE, TIME, TEXT = "案件编号", "催收时间", "催记内容"
+
+
+@pytest.fixture(scope="module")
+def spark():
+    session = bspark.get_spark("local[2]", app_name="borrower-typing-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def outputs(spark, model_dir, tmp_path_factory):
+    """The sample scored by the local engine and by the spark engine (CLI), both as CSV with cases."""
+    tmp = tmp_path_factory.mktemp("spark")
+    score_file(model_dir, SAMPLE_CSV, tmp / "local.csv", text_fallbacks=[TEXT], case_column=CASE, time_column=TIME)
+    args = ["score", str(SAMPLE_CSV), "-o", str(tmp / "spark.csv"), "--model", str(model_dir)]
+    args += ["--engine", "spark", "--spark-master", "local[2]", "--case-column", CASE, "--time-column", TIME, "-q"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return tmp
+
+
+@pytest.mark.slow
+def test_every_note_gets_the_local_engines_type_and_confidence(outputs):
+    local, spark = read_table(outputs / "local.csv"), read_table(outputs / "spark.csv")
+    assert len(spark) == len(local) == len(read_table(SAMPLE_CSV)) == 300
+    assert list(spark.columns) == list(local.columns)
+    assert spark[CASE].tolist() == local[CASE].tolist()  # rows in = rows out, in input order
+    assert spark["type"].tolist() == local["type"].tolist()
+    diff = (spark["confidence"].astype(float) - local["confidence"].astype(float)).abs()
+    assert diff.max() <= 1e-9
+    for column in ("needs_review", "review_reason", "evidence", "alternatives", "strategy"):
+        assert spark[column].fillna("").tolist() == local[column].fillna("").tolist(), column
+
+
+@pytest.mark.slow
+def test_every_case_gets_the_local_engines_type_and_confidence(outputs):
+    local, spark = read_table(outputs / "local.cases.csv"), read_table(outputs / "spark.cases.csv")
+    assert len(spark) == len(local) == 70
+    assert spark[CASE].tolist() == local[CASE].tolist()  # first-appearance order
+    assert spark["type"].tolist() == local["type"].tolist()
+    assert spark["notes"].tolist() == local["notes"].tolist()
+    diff = (spark["confidence"].astype(float) - local["confidence"].astype(float)).abs()
+    assert diff.max() <= 1e-9
+    assert spark["review_reason"].fillna("").tolist() == local["review_reason"].fillna("").tolist()
+
+
+@pytest.mark.slow
+def test_single_csv_output_is_the_local_engines_file_byte_for_byte(outputs):
+    assert (outputs / "spark.csv").read_bytes() == (outputs / "local.csv").read_bytes()
+    assert (outputs / "spark.cases.csv").read_bytes() == (outputs / "local.cases.csv").read_bytes()
+    assert not list(outputs.glob(".*.partial"))  # Spark's working folder is gone
+
+
+@pytest.mark.slow
+def test_library_in_a_users_own_job(spark, trained_model, model_dir):
+    """``score_spark_frame`` on a user's DataFrame: predict_frame's columns, including the strategy join's
+    rule (a note with no basis gets the ``none`` guidance, a typed note its own type's)."""
+    notes = ["你去告啊我不怕", "客户哭诉被骗了，孩子还在住院", "关机", "", None, "13800000000", "好"]
+    sdf = spark.createDataFrame([(i, n) for i, n in enumerate(notes)], "id long, `内容` string")
+    out = bspark.score_spark_frame(sdf, str(model_dir), text_column="内容").orderBy("id").toPandas()
+    expected = trained_model.predict_frame(pd.DataFrame({"内容": notes}), text_column="内容")
+    assert list(out.columns) == ["id", *expected.columns]
+    for column in ("type", "review_reason", "evidence", "alternatives", "strategy"):
+        assert out[column].tolist() == expected[column].tolist(), column
+    assert out["confidence"].tolist() == expected["confidence"].tolist()
+    assert out["needs_review"].tolist() == expected["needs_review"].tolist()
+
+
+@pytest.mark.slow
+def test_parquet_folder_and_existing_output(spark, model_dir, tmp_path):
+    out = tmp_path / "scored.parquet"
+    summary = bspark.run_score_spark(SAMPLE_CSV, out, model=str(model_dir), id_columns=[CASE], strategy=False)
+    frame = pd.read_parquet(out)
+    assert summary.rows == len(frame) == 300 and out.is_dir()
+    assert list(frame.columns) == [CASE, *bspark.NOTE_COLUMNS]
+    assert frame[CASE].tolist() == read_table(SAMPLE_CSV)[CASE].tolist()
+    with pytest.raises(DataError, match="already exists"):
+        bspark.run_score_spark(SAMPLE_CSV, out, model=str(model_dir))
+
+
+def test_output_locations():
+    assert bspark.cases_location("out/scored.parquet") == "out/scored.cases.parquet"
+    assert bspark.cases_location("hdfs://nn/x/scored.csv") == "hdfs://nn/x/scored.cases.csv"
+    assert bspark.cases_location("scored.csv/") == "scored.cases.csv/"
+    assert bspark.cases_location("ods.call_notes") == "ods.call_notes_cases"
+    assert bspark._is_table_name("ods.call_notes") and bspark._is_table_name("notes")
+    assert not bspark._is_table_name("data/x") and not bspark._is_table_name("x.csv")
