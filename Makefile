@@ -4,12 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev
+EXTRAS ?= dev,spark,bench
 export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 SAMPLE_NOTE ?= 客户称上周说好周五还款，结果又没到账，今天又道歉说下周三发工资一定还清，这已经是第三次改期了。
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run train score predict test test-fast lint format mlflow-ui serve clean
+.PHONY: help setup run train score predict test test-fast lint format mlflow-ui serve bench bench-smoke notebooks clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,19 +38,28 @@ score: $(STAMP) ## Score the sample export (or IN=… OUT=…)
 predict: $(STAMP) ## Type one note: make predict NOTE="客户称…"
 	$(BIN)/borrower-typing predict "$(or $(NOTE),$(SAMPLE_NOTE))"
 
-test: $(STAMP) ## Run the whole test suite (trains small models; about ten minutes)
+test: $(STAMP) ## Run the whole test suite (trains small models, runs the notebooks and a benchmark smoke test)
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP) ## Tests without the slow end-to-end paths
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP) ## Ruff lint and format check
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks notebooks/render.py
+	$(BIN)/ruff format --check src tests benchmarks notebooks/render.py
 
 format: $(STAMP) ## Apply ruff's formatting and safe fixes
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests benchmarks notebooks/render.py
+	$(BIN)/ruff check --fix src tests benchmarks notebooks/render.py
+
+bench: $(STAMP) ## Benchmarks against peers, 1,000,000-row scoring, memory, latency (~25 min) -> reports/benchmarks.md
+	$(BIN)/python -m benchmarks.bench
+
+bench-smoke: $(STAMP) ## The same harness on a few thousand rows (checks it works; the figures mean little)
+	$(BIN)/python -m benchmarks.bench --smoke --out reports/bench-smoke
+
+notebooks: $(STAMP) ## Execute the notebooks and render them with outputs to reports/*.html
+	$(BIN)/python notebooks/render.py
 
 mlflow-ui: $(STAMP) ## Browse runs and registered models at http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000

@@ -132,7 +132,9 @@ def accuracy(smoke: bool) -> dict:
             entry[split_name] = {
                 "macro_f1_mean": float(np.mean(per_fold)),
                 "per_fold": per_fold,
-                "per_class_f1": dict(zip(classes, f1_score(y, pred, labels=classes, average=None).round(4).tolist(), strict=True)),
+                "per_class_f1": dict(
+                    zip(classes, f1_score(y, pred, labels=classes, average=None).round(4).tolist(), strict=True)
+                ),
             }
         t0 = time.perf_counter()
         full = make().fit(texts, list(y))
@@ -184,20 +186,32 @@ def run_measured(cmd: list[str]) -> tuple[float, int]:
 
 
 def score_cmd(src: Path, out: Path, model: Path, jobs: int) -> list[str]:
-    return [CLI, "score", str(src), "-o", str(out), "--model", str(model), "--jobs", str(jobs), "--quiet", "--overwrite"]
+    return [
+        CLI,
+        "score",
+        str(src),
+        "-o",
+        str(out),
+        "--model",
+        str(model),
+        "--jobs",
+        str(jobs),
+        "--quiet",
+        "--overwrite",
+    ]
 
 
 def throughput(export: Path, model_dir: Path, work: Path, baseline_rows: int) -> dict:
     from benchmarks.peers import NotebookBaseline
     from borrower_typing.predict import load_model
 
-    rows = sum(1 for _ in export.open(encoding="utf-8-sig")) - 1
+    notes = pd.read_csv(export, usecols=["催记内容"], dtype=str, keep_default_na=False)["催记内容"].tolist()
+    rows = len(notes)  # not lines: notes may hold line breaks
     out: dict = {"rows": rows}
     for jobs in (1, 2):
         seconds, peak = run_measured(score_cmd(export, work / f"scored{jobs}.csv", model_dir, jobs))
         out[f"score_jobs{jobs}"] = {"seconds": seconds, "notes_per_s": rows / seconds, "peak_rss_bytes": peak}
         log(f"score --jobs {jobs}: {rows / seconds:,.0f} notes/s")
-    notes = pd.read_csv(export, usecols=["催记内容"], dtype=str, keep_default_na=False)["催记内容"].tolist()
     model = load_model(model_dir)
     model.predict(notes[:100])
     t0 = time.perf_counter()
@@ -260,7 +274,12 @@ def latency(model_dir: Path, requests: int) -> dict:
     out = {
         "cold_predict_s": wall([CLI, "predict", NOTE, "--json", "--model", str(model_dir)], 5),
         "import_sklearn_plus_tokenizer_s": wall(
-            [py, "-c", "import sklearn; from borrower_typing.tokenize import make_tokenizer; make_tokenizer().warm_up()"], 5
+            [
+                py,
+                "-c",
+                "import sklearn; from borrower_typing.tokenize import make_tokenizer; make_tokenizer().warm_up()",
+            ],
+            5,
         ),
         "import_sklearn_s": wall([py, "-c", "import sklearn"], 5),
         "python_startup_s": wall([py, "-c", "pass"], 5),
@@ -283,8 +302,22 @@ def serve_latency(model_dir: Path, notes: list[str]) -> dict:
     port = free_port()
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     server = subprocess.Popen(
-        [str(BIN / "mlflow"), "models", "serve", "-m", str(model_dir), "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(BIN / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            str(model_dir),
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 120
@@ -299,11 +332,17 @@ def serve_latency(model_dir: Path, notes: list[str]) -> dict:
         times = []
         for note in notes:
             body = json.dumps({"dataframe_split": {"columns": ["text"], "data": [[note]]}}, ensure_ascii=False).encode()
-            req = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body, headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/invocations", data=body, headers={"Content-Type": "application/json"}
+            )
             t0 = time.perf_counter()
             urllib.request.urlopen(req, timeout=30).read()
             times.append(time.perf_counter() - t0)
-        return {"p50": 1000 * float(np.percentile(times, 50)), "p99": 1000 * float(np.percentile(times, 99)), "requests": len(times)}
+        return {
+            "p50": 1000 * float(np.percentile(times, 50)),
+            "p99": 1000 * float(np.percentile(times, 99)),
+            "requests": len(times),
+        }
     finally:
         server.terminate()
         try:
@@ -322,8 +361,17 @@ def training_time(work: Path, smoke: bool) -> dict:
         small.to_csv(data, index=False)
     out = {}
     for name, extra in (("default", []), ("search", ["--search"])):
-        cmd = [CLI, "train", "--config", str(ROOT / "configs" / "train.yaml"), "--data", str(data),
-               "--reports", str(work / f"reports-{name}"), *extra]
+        cmd = [
+            CLI,
+            "train",
+            "--config",
+            str(ROOT / "configs" / "train.yaml"),
+            "--data",
+            str(data),
+            "--reports",
+            str(work / f"reports-{name}"),
+            *extra,
+        ]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=work)
         if proc.returncode:
@@ -365,12 +413,23 @@ def stages(model_dir: Path, notes: list[str]) -> dict:
 def machine() -> dict:
     import psutil
 
-    packages = ("scikit-learn", "numpy", "scipy", "pandas", "jieba", "rjieba", "mlflow", "skops", "fasttext-wheel", "pyspark")
+    packages = (
+        "scikit-learn",
+        "numpy",
+        "scipy",
+        "pandas",
+        "jieba",
+        "rjieba",
+        "mlflow",
+        "skops",
+        "fasttext-wheel",
+        "pyspark",
+    )
     versions = {}
     for pkg in packages:
         try:
             versions[pkg] = version(pkg)
-        except Exception:  # noqa: BLE001 - a package that is not installed is reported as such
+        except Exception:
             versions[pkg] = "not installed"
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -393,7 +452,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--smoke", action="store_true", help="a few thousand rows: checks the harness, not speed")
     parser.add_argument("--rows", type=int, default=None, help="rows of the large export (default 1,000,000)")
     parser.add_argument("--out", type=Path, default=ROOT / "reports", help="where benchmarks.md/json go")
-    parser.add_argument("--skip", default="", help="comma-separated sections to skip (accuracy,throughput,memory,latency,training,spark)")
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated sections to skip (accuracy,throughput,memory,latency,training,spark)",
+    )
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     rows = args.rows or (3_000 if args.smoke else 1_000_000)
@@ -404,11 +467,12 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         from borrower_typing.config import load_train_config
         from borrower_typing.labels import load_labels
+        from borrower_typing.tracking import save_model
         from borrower_typing.train import fit_model, load_labelled
 
         config = load_train_config(ROOT / "configs" / "train.yaml")
-        model_dir = work / "model"
-        fit_model(config, load_labelled(config, load_labels()), load_labels(), 0.3, {"bench": True}).save(model_dir)
+        model = fit_model(config, load_labelled(config, load_labels()), load_labels(), 0.3, {"bench": True})
+        model_dir = save_model(model, work / "model")  # an MLflow model folder, as exported: servable too
         if "accuracy" not in skip:
             log("accuracy against peers")
             results["accuracy"] = accuracy(args.smoke)
@@ -437,7 +501,9 @@ def main(argv: list[str] | None = None) -> dict:
         results["total_seconds"] = time.perf_counter() - started
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    (args.out / "benchmarks.json").write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    (args.out / "benchmarks.json").write_text(
+        json.dumps(results, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+    )
     (args.out / "benchmarks.md").write_text(render(results), encoding="utf-8")
     log(f"wrote {args.out / 'benchmarks.md'} in {results['total_seconds'] / 60:.1f} min")
     return results
@@ -451,7 +517,7 @@ def spark_row(export: Path, model_dir: Path) -> dict:
     log("spark local[2]")
     try:
         return benchmark_spark(export, model_dir, master="local[2]")
-    except Exception as exc:  # noqa: BLE001 - the report says why the row is missing
+    except Exception as exc:
         return {"skipped": f"{type(exc).__name__}: {exc}"[:500]}
 
 

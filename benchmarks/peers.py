@@ -93,8 +93,14 @@ class FastTextPeer:
         try:
             # one thread: the same core budget as the others, and a repeatable result with the seed
             self.model = fasttext.train_supervised(
-                input=path, epoch=self.epoch, lr=self.lr, wordNgrams=self.word_ngrams, dim=self.dim,
-                thread=1, seed=self.seed, verbose=0,
+                input=path,
+                epoch=self.epoch,
+                lr=self.lr,
+                wordNgrams=self.word_ngrams,
+                dim=self.dim,
+                thread=1,
+                seed=self.seed,
+                verbose=0,
             )
         finally:
             os.unlink(path)

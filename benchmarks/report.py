@@ -29,15 +29,41 @@ def targets(r: dict) -> list[tuple[str, str, bool | None]]:
     tp = r.get("throughput")
     if tp:
         ratios = tp["ratios"]
-        rows.append(("score (CSV→CSV with strategy) ≥ 70% of in-memory predict", f"{ratios['score_jobs1_over_in_memory']:.0%}", ratios["score_jobs1_over_in_memory"] >= 0.7))
-        rows.append(("--jobs 2 ≥ 1.7× --jobs 1", f"{ratios['jobs2_over_jobs1']:.2f}×", ratios["jobs2_over_jobs1"] >= 1.7))
-        rows.append(("score ≥ 5× notebook baseline's predict", f"{ratios['score_jobs2_over_baseline_predict']:.2f}× (jobs 2), {ratios['score_jobs1_over_baseline_predict']:.2f}× (jobs 1)", ratios["score_jobs2_over_baseline_predict"] >= 5))
+        rows.append(
+            (
+                "score (CSV→CSV with strategy) ≥ 70% of in-memory predict",
+                f"{ratios['score_jobs1_over_in_memory']:.0%}",
+                ratios["score_jobs1_over_in_memory"] >= 0.7,
+            )
+        )
+        rows.append(
+            ("--jobs 2 ≥ 1.7× --jobs 1", f"{ratios['jobs2_over_jobs1']:.2f}×", ratios["jobs2_over_jobs1"] >= 1.7)
+        )
+        rows.append(
+            (
+                "score ≥ 5× notebook baseline's predict",
+                f"{ratios['score_jobs2_over_baseline_predict']:.2f}× (jobs 2), {ratios['score_jobs1_over_baseline_predict']:.2f}× (jobs 1)",
+                ratios["score_jobs2_over_baseline_predict"] >= 5,
+            )
+        )
     mem = r.get("memory")
     if mem:
-        rows.append(("peak RSS at the largest size ≤ 1.25× at the smallest", f"{mem['ratio_largest_over_smallest']:.2f}×", mem["ratio_largest_over_smallest"] <= 1.25))
+        rows.append(
+            (
+                "peak RSS at the largest size ≤ 1.25× at the smallest",
+                f"{mem['ratio_largest_over_smallest']:.2f}×",
+                mem["ratio_largest_over_smallest"] <= 1.25,
+            )
+        )
     lat = r.get("latency")
     if lat:
-        rows.append(("predict cold start ≤ 1.5× (import sklearn + tokenizer start)", f"{lat['cold_ratio']:.2f}×", lat["cold_ratio"] <= 1.5))
+        rows.append(
+            (
+                "predict cold start ≤ 1.5× (import sklearn + tokenizer start)",
+                f"{lat['cold_ratio']:.2f}×",
+                lat["cold_ratio"] <= 1.5,
+            )
+        )
     return rows
 
 
@@ -61,9 +87,13 @@ def render_markdown(r: dict) -> str:
         out.append(f"| {name} | {measured} | {'yes' if met else 'no' if met is not None else '—'} |")
     acc = r.get("accuracy")
     if acc:
-        out += ["", "## 1. Accuracy against peers (same splits, same run)", "",
-                "| model | CV macro-F1 | leave-one-style-out macro-F1 | held out: call / crm / visit | train s | size on disk |",
-                "|---|---:|---:|---|---:|---:|"]
+        out += [
+            "",
+            "## 1. Accuracy against peers (same splits, same run)",
+            "",
+            "| model | CV macro-F1 | leave-one-style-out macro-F1 | held out: call / crm / visit | train s | size on disk |",
+            "|---|---:|---:|---|---:|---:|",
+        ]
         for entry in acc["models"].values():
             folds = " / ".join(_f(x) for x in entry["style"]["per_fold"])
             out.append(
@@ -71,31 +101,60 @@ def render_markdown(r: dict) -> str:
                 f"{entry['train_seconds']:.1f} | {entry['size_bytes'] / 2**20:.1f} MiB |"
             )
         classes = list(next(iter(acc["models"].values()))["style"]["per_class_f1"])
-        out += ["", "Per-class F1, leave-one-style-out (pooled over the three held-out styles):", "",
-                "| class | " + " | ".join(k for k in acc["models"]) + " |", "|---|" + "---:|" * len(acc["models"])]
+        out += [
+            "",
+            "Per-class F1, leave-one-style-out (pooled over the three held-out styles):",
+            "",
+            "| class | " + " | ".join(k for k in acc["models"]) + " |",
+            "|---|" + "---:|" * len(acc["models"]),
+        ]
         for c in classes:
-            out.append(f"| {c} | " + " | ".join(_f(e["style"]["per_class_f1"][c]) for e in acc["models"].values()) + " |")
+            out.append(
+                f"| {c} | " + " | ".join(_f(e["style"]["per_class_f1"][c]) for e in acc["models"].values()) + " |"
+            )
         out += ["", f"fastText's epochs and learning rate were tuned on the CV folds: {acc['fasttext_tuning']}."]
     tok = r.get("tokenizer")
     if tok:
-        out += ["", "## 2. Tokeniser ceiling (one core, domain dictionary loaded)", "", "| backend | chars/s | notes/s |", "|---|---:|---:|"]
+        out += [
+            "",
+            "## 2. Tokeniser ceiling (one core, domain dictionary loaded)",
+            "",
+            "| backend | chars/s | notes/s |",
+            "|---|---:|---:|",
+        ]
         for name, v in tok.items():
             out.append(f"| {name} | {_n(v['chars_per_s'])} | {_n(v['notes_per_s'])} |")
         out.append(f"\nrjieba / jieba: {tok['rjieba']['chars_per_s'] / tok['jieba']['chars_per_s']:.1f}×.")
     tp = r.get("throughput")
     if tp:
-        out += ["", f"## 3. Scoring throughput ({tp['rows']:,} rows, CSV in → CSV out with strategy text)", "",
-                "| path | notes/s | seconds |", "|---|---:|---:|"]
-        for key, label in (("score_jobs1", "`borrower-typing score --jobs 1`"), ("score_jobs2", "`borrower-typing score --jobs 2`"),
-                           ("in_memory_api", "Python API `model.predict`, in memory, chunks of 20,000")):
+        out += [
+            "",
+            f"## 3. Scoring throughput ({tp['rows']:,} rows, CSV in → CSV out with strategy text)",
+            "",
+            "| path | notes/s | seconds |",
+            "|---|---:|---:|",
+        ]
+        for key, label in (
+            ("score_jobs1", "`borrower-typing score --jobs 1`"),
+            ("score_jobs2", "`borrower-typing score --jobs 2`"),
+            ("in_memory_api", "Python API `model.predict`, in memory, chunks of 20,000"),
+        ):
             out.append(f"| {label} | {_n(tp[key]['notes_per_s'])} | {tp[key]['seconds']:.1f} |")
-        out.append(f"| notebook baseline `predict` ({tp['baseline_predict']['rows']:,} of the same notes) | {_n(tp['baseline_predict']['notes_per_s'])} | |")
+        out.append(
+            f"| notebook baseline `predict` ({tp['baseline_predict']['rows']:,} of the same notes) | {_n(tp['baseline_predict']['notes_per_s'])} | |"
+        )
         out.append(f"| tokeniser alone (rjieba) | {_n(tp['tokenizer_only']['notes_per_s'])} | |")
         out.append("")
         out.append("Ratios: " + ", ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in tp["ratios"].items()) + ".")
     st = r.get("stages_us_per_note")
     if st:
-        out += ["", "### Where the time goes (µs per note, 20,000 notes, one core)", "", "| stage | µs/note |", "|---|---:|"]
+        out += [
+            "",
+            "### Where the time goes (µs per note, 20,000 notes, one core)",
+            "",
+            "| stage | µs/note |",
+            "|---|---:|",
+        ]
         for k, v in st.items():
             out.append(f"| {k.replace('_', ' ')} | {v:.0f} |")
     mem = r.get("memory")
@@ -105,28 +164,44 @@ def render_markdown(r: dict) -> str:
             out.append(f"| {int(n):,} | {b / 2**20:,.0f} MiB |")
     lat = r.get("latency")
     if lat:
-        out += ["", "## 5. Latency", "", "| measure | value |", "|---|---:|",
-                f"| `borrower-typing predict \"…\" --json` cold start (median of 5) | {lat['cold_predict_s']:.2f} s |",
-                f"| `python -c \"import sklearn\"` + tokenizer start | {lat['import_sklearn_plus_tokenizer_s']:.2f} s |",
-                f"| `python -c \"import sklearn\"` | {lat['import_sklearn_s']:.2f} s |",
-                f"| `python -c pass` | {lat['python_startup_s']:.2f} s |",
-                f"| warm, one note through the Python API: p50 / p99 | {lat['api_warm_ms']['p50']:.1f} / {lat['api_warm_ms']['p99']:.1f} ms |"]
+        out += [
+            "",
+            "## 5. Latency",
+            "",
+            "| measure | value |",
+            "|---|---:|",
+            f'| `borrower-typing predict "…" --json` cold start (median of 5) | {lat["cold_predict_s"]:.2f} s |',
+            f'| `python -c "import sklearn"` + tokenizer start | {lat["import_sklearn_plus_tokenizer_s"]:.2f} s |',
+            f'| `python -c "import sklearn"` | {lat["import_sklearn_s"]:.2f} s |',
+            f"| `python -c pass` | {lat['python_startup_s']:.2f} s |",
+            f"| warm, one note through the Python API: p50 / p99 | {lat['api_warm_ms']['p50']:.1f} / {lat['api_warm_ms']['p99']:.1f} ms |",
+        ]
         serve = lat.get("serve_ms", {})
         if "p50" in serve:
-            out.append(f"| `mlflow models serve`, one note per request over loopback: p50 / p99 | {serve['p50']:.1f} / {serve['p99']:.1f} ms |")
+            out.append(
+                f"| `mlflow models serve`, one note per request over loopback: p50 / p99 | {serve['p50']:.1f} / {serve['p99']:.1f} ms |"
+            )
     tr = r.get("training")
     if tr:
-        out += ["", "## 6. Training time (CLI, with MLflow tracking)", "",
-                f"Default config: {tr['default_seconds']:.0f} s; `--search` (grid of `configs/train.yaml`): {tr['search_seconds']:.0f} s."]
+        out += [
+            "",
+            "## 6. Training time (CLI, with MLflow tracking)",
+            "",
+            f"Default config: {tr['default_seconds']:.0f} s; `--search` (grid of `configs/train.yaml`): {tr['search_seconds']:.0f} s.",
+        ]
     sp = r.get("spark")
     if sp:
         out += ["", "## Spark", ""]
         if "skipped" in sp:
             out.append(f"Not measured: {sp['skipped']}")
         else:
-            out.append(f"`--engine spark` in local[2]: {_n(sp['notes_per_s'])} notes/s on {sp['rows']:,} rows ({sp['seconds']:.0f} s).")
+            out.append(
+                f"`--engine spark` in local[2]: {_n(sp['notes_per_s'])} notes/s on {sp['rows']:,} rows ({sp['seconds']:.0f} s)."
+            )
             if tp:
-                out.append(f"Local engine with `--jobs 2` on the same file: {_n(tp['score_jobs2']['notes_per_s'])} notes/s.")
+                out.append(
+                    f"Local engine with `--jobs 2` on the same file: {_n(tp['score_jobs2']['notes_per_s'])} notes/s."
+                )
     if "total_seconds" in r:
         out += ["", f"Whole benchmark: {r['total_seconds'] / 60:.1f} minutes."]
     notes = r.get("analysis")

@@ -38,7 +38,7 @@ def execute(
     kernel nor whatever ``python`` is first on PATH can stand in for the project's interpreter.
     """
     from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
 
     nb = nbformat.read(str(path), as_version=4)
@@ -57,12 +57,14 @@ def execute(
         )
         specs = KernelSpecManager(kernel_dirs=[tmp], ensure_native_kernel=False)
         # IPC sockets in the temporary folder: local only, and no plain-TCP warning from the kernel.
-        km = KernelManager(
+        km = AsyncKernelManager(
             kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc", ip=str(Path(tmp) / "kernel")
         )
         client = NotebookClient(nb, km=km, timeout=timeout, resources={"metadata": {"path": str(cwd)}})
         kwargs = {"env": dict(env)} if env is not None else {}
-        client.execute(**kwargs)
+        # A client handed its kernel manager leaves the kernel running unless told to clean up: shut it down
+        # (and its joblib workers with it) as soon as the notebook is done, error or not.
+        client.execute(cleanup_kc=True, **kwargs)
     return nb
 
 

@@ -146,6 +146,13 @@ def test_runs_table_without_runs_keeps_its_columns(tracking_uri):
     assert explore.best_registered_run(table) is None
 
 
+def test_store_exists_only_checks_sqlite_files(tmp_path):
+    assert not explore.store_exists(f"sqlite:///{tmp_path / 'missing.db'}")
+    (tmp_path / "there.db").write_bytes(b"")
+    assert explore.store_exists(f"sqlite:///{tmp_path / 'there.db'}")
+    assert explore.store_exists("http://127.0.0.1:5000")
+
+
 def test_comparison_falls_back_to_cv_without_groups():
     table = pd.DataFrame({"logo_macro_f1_mean": [np.nan, np.nan], "cv_macro_f1_mean": [0.8, 0.9]})
     assert explore.comparison_column(table) == "cv_macro_f1_mean"

@@ -61,7 +61,7 @@ def test_fast_counting_equals_scikit_learn(trained_model, corpus):
     """The fixed-vocabulary counting paths must give scikit-learn's matrix exactly."""
     from sklearn.feature_extraction.text import CountVectorizer
 
-    notes = TextNormalizer().fit_transform(corpus["text"].tolist()) + ["", "a", "ab", "  x  y ", "😀客户", "\U00020000字"]
+    notes = [*TextNormalizer().fit_transform(corpus["text"].tolist()), "", "a", "ab", "  x  y ", "😀客户", "𠀀字"]
     for name, vec in trained_model.pipeline.named_steps["features"].transformer_list:
         _, expected = CountVectorizer._count_vocab(vec, notes, True)
         _, got = vec._count_vocab(notes, True)

@@ -98,15 +98,15 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_kernel_is_this_interpreter(render, tmp_path):
-    nb = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell("import os, sys\nprint(sys.executable)\nprint(os.getcwd())")]
-    )
+def test_kernel_is_this_interpreter_and_is_shut_down_after(render, tmp_path):
+    source = "import os, sys\nprint(sys.executable)\nprint(os.getcwd())\nprint(os.getpid())"
     path = tmp_path / "probe.ipynb"
-    nbformat.write(nb, str(path))
-    lines = _outputs_text(render.execute(path)).split()
-    assert Path(lines[0]).resolve() == Path(sys.executable).resolve()
-    assert Path(lines[1]).resolve() == ROOT
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), str(path))
+    executable, cwd, pid = _outputs_text(render.execute(path)).split()
+    assert Path(executable).resolve() == Path(sys.executable).resolve()
+    assert Path(cwd).resolve() == ROOT
+    with pytest.raises(ProcessLookupError):  # no kernel (nor its worker pool) outlives its notebook
+        os.kill(int(pid), 0)
 
 
 @pytest.mark.slow
@@ -139,9 +139,16 @@ def test_notebook_executes_top_to_bottom(name, render, store):
 
 
 @pytest.mark.slow
-def test_experiments_notebook_says_so_when_the_store_has_no_runs(render, tmp_path):
-    uri = f"sqlite:///{tmp_path / 'empty.db'}"
+@pytest.mark.parametrize("state", ["missing", "empty"])
+def test_experiments_notebook_says_so_when_the_store_has_no_runs(state, render, tmp_path):
+    db = tmp_path / "mlflow.db"
+    uri = f"sqlite:///{db}"
+    if state == "empty":
+        from mlflow import MlflowClient
+
+        MlflowClient(uri).search_experiments()  # creates the tables, no runs
     nb = render.execute(NOTEBOOK_DIR / "02-experiments.ipynb", env=_env(MLFLOW_TRACKING_URI=uri))
     text = _outputs_text(nb)
     assert "NO RUNS" in text and "nothing to promote" in text
     assert not any(o.output_type == "error" for c in nb.cells for o in c.get("outputs", []))
+    assert db.exists() == (state == "empty")  # looking at a store that is not there does not create it

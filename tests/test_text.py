@@ -17,6 +17,8 @@ from borrower_typing.text import as_text, cjk_count, clean, mask_pii, normalize
         ("卡号 6222 0212 3456 7890", "6222 0212 3456 7890"),
         ("卡号6222****1234", "6222****1234"),
         ("座机0755-12345678", "12345678"),
+        ("号码13912345678abc已停机", "13912345678"),
+        ("ID440101199001011234X号", "440101199001011234"),
     ],
 )
 def test_mask_pii_removes_each_form(raw, secret):

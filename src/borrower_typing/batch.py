@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import DataError, TableWriter, iter_table
+from .data import TEXT_FORMATS, DataError, TableWriter, encode_rows, iter_table
 from .labels import NONE
 from .model import TypingModel, format_alternatives, predictions_frame
 
@@ -72,21 +72,66 @@ def _worker_model(path: str) -> TypingModel:
     return model
 
 
-def score_chunk(
-    model_path: str, chunk: pd.DataFrame, text_column: str, keep: list[str] | None, strategy: bool
-) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
-    """Score one chunk: output rows (same index, same count), class probabilities, review reasons."""
-    model = _worker_model(model_path)
-    preds = model.predict(chunk[text_column].tolist(), strategy=strategy)
-    result = predictions_frame(preds, strategy=strategy)
+@dataclass
+class ScoredChunk:
+    """What scoring one chunk hands back to the process that writes the output.
+
+    For CSV and JSON Lines the rows come back already encoded (``payload``), so the writing process only
+    appends bytes and the formatting work stays in the workers.
+    """
+
+    rows: int
+    columns: list[str]
+    types: list[str]
+    reasons: list[str]
+    payload: bytes | None = None
+    frame: pd.DataFrame | None = None
+    proba: np.ndarray | None = None
+    cases: list[object] | None = None
+    times: list[object] | None = None
+
+
+@dataclass
+class ChunkJob:
+    """How to score a chunk: everything a worker process needs besides the rows."""
+
+    model_path: str
+    text_column: str
+    keep: list[str] | None
+    strategy: bool
+    out_format: str
+    out_encoding: str
+    case_column: str | None = None
+    time_column: str | None = None
+
+
+def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
+    """Score one chunk: the output rows (same count, same order), and what the summary and the per-case
+    table need."""
+    model = _worker_model(job.model_path)
+    preds = model.predict(chunk[job.text_column].tolist(), strategy=job.strategy)
+    result = predictions_frame(preds, strategy=job.strategy)
     result.index = chunk.index
-    kept = chunk if keep is None else chunk[keep]
+    kept = chunk if job.keep is None else chunk[job.keep]
     clash = [c for c in result.columns if c in kept.columns]
     out = pd.concat([kept.rename(columns={c: f"{c}_input" for c in clash}), result], axis=1)
-    proba = np.asarray([[p.probabilities[c] for c in model.classes_] for p in preds], dtype=np.float32)
     if len(out) != len(chunk):  # the promise this module makes; never trade it for speed
         raise RuntimeError(f"rows {chunk.index[0]}–{chunk.index[-1]}: {len(chunk)} in, {len(out)} out")
-    return out, proba, [p.review_reason or "" for p in preds]
+    scored = ScoredChunk(
+        rows=len(out),
+        columns=list(out.columns),
+        types=[p.type for p in preds],
+        reasons=[p.review_reason or "" for p in preds],
+    )
+    if job.out_format in TEXT_FORMATS:
+        scored.payload = encode_rows(out, job.out_format, job.out_encoding)
+    else:
+        scored.frame = out
+    if job.case_column:
+        scored.proba = np.asarray([[p.probabilities[c] for c in model.classes_] for p in preds], dtype=np.float32)
+        scored.cases = chunk[job.case_column].tolist()
+        scored.times = chunk[job.time_column].tolist() if job.time_column else None
+    return scored
 
 
 def score_file(
@@ -138,16 +183,19 @@ def score_file(
     chunks = iter_table(input_path, chunk_size=chunk_size, encoding=encoding, columns=needed)
     start = time.perf_counter()
     with TableWriter(output_path, encoding=output_encoding, overwrite=overwrite) as writer:
-        for chunk, (out, proba, reasons) in _scored(model_dir, chunks, text_column, keep, strategy, jobs):
-            writer.write(out)
-            summary.rows += len(out)
-            summary.type_counts.update(out["type"].tolist())
-            summary.review_counts.update(r for r in reasons if r)
+        job = ChunkJob(model_dir, text_column, keep, strategy, writer.fmt, output_encoding, case_column, time_column)
+        for scored in _scored(job, chunks, jobs):
+            if scored.payload is not None:
+                writer.write_encoded(scored.payload, scored.columns, scored.rows)
+            else:
+                writer.write(scored.frame)
+            summary.rows += scored.rows
+            summary.type_counts.update(scored.types)
+            summary.review_counts.update(r for r in scored.reasons if r)
             if agg is not None:
-                times = chunk[time_column].tolist() if time_column else None
-                agg.add(chunk[case_column].tolist(), proba, reasons, times)
+                agg.add(scored.cases, scored.proba, scored.reasons, scored.times)
             if progress:
-                progress(len(out))
+                progress(scored.rows)
     if agg is not None:
         table = agg.result(model)
         with TableWriter(cases_path, encoding=output_encoding, overwrite=overwrite) as cw:
@@ -161,31 +209,18 @@ def score_file(
     return summary
 
 
-def _scored(
-    model_dir: str,
-    chunks: Iterator[pd.DataFrame],
-    text_column: str,
-    keep: list[str] | None,
-    strategy: bool,
-    jobs: int,
-):
-    """(chunk, scored) pairs in input order; with ``jobs`` > 1 the chunks are scored by worker processes."""
+def _scored(job: ChunkJob, chunks: Iterator[pd.DataFrame], jobs: int) -> Iterator[ScoredChunk]:
+    """Scored chunks in input order; with ``jobs`` > 1 worker processes score them while this process reads
+    ahead and writes."""
     if jobs <= 1:
         for chunk in chunks:
-            yield chunk, score_chunk(model_dir, chunk, text_column, keep, strategy)
+            yield score_chunk(job, chunk)
         return
     from joblib import Parallel, delayed
 
-    pending: list[pd.DataFrame] = []
-
-    def feed() -> Iterator:
-        for chunk in chunks:
-            pending.append(chunk)
-            yield delayed(score_chunk)(model_dir, chunk, text_column, keep, strategy)
-
-    results = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs")(feed())
-    for scored in results:
-        yield pending.pop(0), scored
+    yield from Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs")(
+        delayed(score_chunk)(job, chunk) for chunk in chunks
+    )
 
 
 def cases_output_path(output_path: Path) -> Path:

@@ -191,6 +191,23 @@ def read_table(path: str | Path, encoding: str | None = None, columns: list[str]
     return pd.concat(chunks)
 
 
+TEXT_FORMATS = ("csv", "jsonl")
+
+
+def encode_rows(df: pd.DataFrame, fmt: str, encoding: str = "utf-8-sig") -> bytes:
+    """Rows of a CSV or JSON Lines output as bytes, without header or byte-order mark: what a worker process
+    hands back, so that the process writing the file only appends bytes."""
+    if fmt == "csv":
+        return df.to_csv(index=False, header=False, lineterminator="\r\n").encode(_no_bom(encoding))
+    if fmt == "jsonl":
+        return df.to_json(orient="records", lines=True, force_ascii=False).encode("utf-8") if len(df) else b""
+    raise ValueError(f"rows of {fmt} cannot be pre-encoded")
+
+
+def _no_bom(encoding: str) -> str:
+    return "utf-8" if encoding.lower().replace("_", "-") == "utf-8-sig" else encoding
+
+
 class TableWriter:
     """Appends chunks to one output file of the format its extension names.
 
@@ -206,41 +223,52 @@ class TableWriter:
         self.tmp = self.path.with_name(f".{self.path.name}.partial")
         self.rows = 0
         self._handle = None
-        self._header = True
-        self._handle = None
 
     def write(self, df: pd.DataFrame) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.fmt == "csv":
-            if self._handle is None:
-                self._handle = self.tmp.open("w", encoding=self.encoding, newline="")
-            df.to_csv(self._handle, index=False, header=self._header)
-        elif self.fmt == "jsonl":
-            if self._handle is None:
-                self._handle = self.tmp.open("w", encoding="utf-8")
-            if len(df):
-                df.to_json(self._handle, orient="records", lines=True, force_ascii=False)
+        if self.fmt in TEXT_FORMATS:
+            self.write_encoded(encode_rows(df, self.fmt, self.encoding), list(df.columns), len(df))
         elif self.fmt == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            table = pa.Table.from_pandas(df, preserve_index=False)
-            if self._handle is None:
-                self._schema = table.schema
-                self._handle = pq.ParquetWriter(self.tmp, self._schema)
-            self._handle.write_table(table.cast(self._schema))
+            self._write_parquet(df)
         else:
-            if self.rows + len(df) > 1_048_575:
-                raise DataError(f"{self.path}: more than Excel's 1,048,575 data rows; write .csv or .parquet")
-            if self._handle is None:
-                import openpyxl
+            self._write_xlsx(df)
 
-                self._handle = openpyxl.Workbook(write_only=True)
-                self._sheet = self._handle.create_sheet()
-                self._sheet.append([str(c) for c in df.columns])
-            for row in df.itertuples(index=False, name=None):
-                self._sheet.append([_excel_cell(v) for v in row])
-        self._header = False
+    def write_encoded(self, payload: bytes, columns: list[str], rows: int) -> None:
+        """Append rows already encoded by ``encode_rows`` (CSV and JSON Lines only)."""
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self.tmp.open("wb")
+            if self.fmt == "csv":
+                header = pd.DataFrame(columns=columns).to_csv(index=False, lineterminator="\r\n")
+                self._handle.write(header.encode(self.encoding))  # with the BOM, if the encoding has one
+        self._handle.write(payload)
+        self.rows += rows
+
+    def _write_parquet(self, df: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            # a column that is empty in the first chunk must still take text in later ones
+            fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+            self._schema = pa.schema(fields)
+            self._handle = pq.ParquetWriter(self.tmp, self._schema)
+        self._handle.write_table(pa.Table.from_pandas(df, schema=self._schema, preserve_index=False))
+        self.rows += len(df)
+
+    def _write_xlsx(self, df: pd.DataFrame) -> None:
+        if self.rows + len(df) > 1_048_575:
+            raise DataError(f"{self.path}: more than Excel's 1,048,575 data rows; write .csv or .parquet")
+        if self._handle is None:
+            import openpyxl
+
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = openpyxl.Workbook(write_only=True)
+            self._sheet = self._handle.create_sheet()
+            self._sheet.append([str(c) for c in df.columns])
+        for row in df.itertuples(index=False, name=None):
+            self._sheet.append([_excel_cell(v) for v in row])
         self.rows += len(df)
 
     def close(self) -> Path:

@@ -12,6 +12,7 @@ import io
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -224,6 +225,14 @@ RUN_COLUMNS = (
     "model_version",
     "champion",
 )
+
+
+def store_exists(uri: str) -> bool:
+    """False for a ``sqlite:///`` store whose file does not exist: reading it through MLflow would create it,
+    and a notebook that only looks must not leave an empty store behind. Other stores are assumed to exist."""
+    if uri.startswith("sqlite:///"):
+        return Path(uri.removeprefix("sqlite:///")).is_file()
+    return True
 
 
 def model_versions(uri: str, name: str) -> pd.DataFrame:

@@ -6,6 +6,7 @@ and speech-to-text get wrong (换款 for 还款, 鱼期 for 逾期, dialect word
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 
@@ -60,6 +61,24 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
 _WHITE_SPACES = re.compile(r"\s\s+")
 
 
+def _fold(ids: list[int], base: int) -> int:
+    """Token ids of an n-gram as one integer (ids shifted by one, so that 0 never stands for a token)."""
+    key = 0
+    for i in ids:
+        key = key * base + i + 1
+    return key
+
+
+def _counts_matrix(
+    rows: list[np.ndarray], cols: list[np.ndarray], n_docs: int, n_terms: int, dtype
+) -> sparse.csr_matrix:
+    row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    col = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    X = sparse.coo_matrix((np.ones(len(row), dtype=dtype), (row, col)), shape=(n_docs, n_terms)).tocsr()
+    X.sort_indices()  # tocsr added repeated n-grams up: the counts
+    return X
+
+
 def _pack(term: str) -> int:
     """A character n-gram (n <= 3) as one integer: code points are below 2**21, so 21 bits each."""
     key = 0
@@ -84,7 +103,8 @@ class CompactTfidfVectorizer(TfidfVectorizer):
                 terms[idx] = term
             state["vocabulary_"] = terms.astype(str) if len(terms) else np.asarray([], dtype="<U1")
         state.pop("stop_words_", None)  # only a record of pruned terms; sklearn documents it as removable
-        state.pop("_char_keys", None)  # a lookup table rebuilt on first use
+        state.pop("_char_keys", None)  # lookup tables rebuilt on first use
+        state.pop("_word_keys", None)
         return state
 
     def _count_vocab(self, raw_documents, fixed_vocab):
@@ -95,6 +115,8 @@ class CompactTfidfVectorizer(TfidfVectorizer):
         docs = list(raw_documents)
         if self._plain_char_analyzer():
             return self.vocabulary_, self._char_counts(docs)
+        if self._plain_word_analyzer() and self._word_index() is not None:
+            return self.vocabulary_, self._word_counts(docs)
         lookup = self.vocabulary_.get
         analyze = self.build_analyzer()
         indices: list[int] = []
@@ -103,7 +125,11 @@ class CompactTfidfVectorizer(TfidfVectorizer):
             indices.extend([i for i in map(lookup, analyze(doc)) if i is not None])
             indptr.append(len(indices))
         X = sparse.csr_matrix(
-            (np.ones(len(indices), dtype=self.dtype), np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
+            (
+                np.ones(len(indices), dtype=self.dtype),
+                np.asarray(indices, dtype=np.int32),
+                np.asarray(indptr, dtype=np.int64),
+            ),
             shape=(len(indptr) - 1, len(self.vocabulary_)),
         )
         X.sum_duplicates()  # sorts each row's indices and adds repeated n-grams: the counts
@@ -118,6 +144,64 @@ class CompactTfidfVectorizer(TfidfVectorizer):
             and self.input == "content"
             and self.ngram_range[1] <= 3
         )
+
+    def _plain_word_analyzer(self) -> bool:
+        return (
+            self.analyzer == "word"
+            and callable(self.tokenizer)
+            and self.preprocessor is None
+            and not self.lowercase
+            and self.strip_accents is None
+            and self.stop_words is None
+            and self.input == "content"
+            and self.ngram_range[1] <= 3
+        )
+
+    def _word_index(self) -> tuple[dict[str, int], pd.Index, np.ndarray] | None:
+        """Tokens as small integers, and the vocabulary's n-grams as integer keys over them (None when a
+        vocabulary term cannot be read back as space-joined tokens, and the general path must be used)."""
+        if getattr(self, "_word_keys", None) is None:
+            low, high = self.ngram_range
+            token_ids: dict[str, int] = {}
+            split = []
+            for term, col in self.vocabulary_.items():
+                parts = term.split(" ")
+                if not low <= len(parts) <= high or "" in parts:
+                    self._word_keys = False
+                    return None
+                split.append(([token_ids.setdefault(p, len(token_ids)) for p in parts], col))
+            base = len(token_ids) + 1
+            keys = np.fromiter((_fold(ids, base) for ids, _ in split), dtype=np.int64, count=len(split))
+            cols = np.fromiter((col for _, col in split), dtype=np.int64, count=len(split))
+            self._word_keys = (token_ids, pd.Index(keys), cols)
+        return self._word_keys or None
+
+    def _word_counts(self, docs: list[str]) -> sparse.csr_matrix:
+        """Word n-gram counts: one dict lookup per token in Python, the n-grams themselves in numpy."""
+        token_ids, index, columns = self._word_index()
+        lookup, tokenize = token_ids.get, self.tokenizer
+        ids_per_doc = [[lookup(t, -1) for t in tokenize(doc)] for doc in docs]
+        lens = np.fromiter(map(len, ids_per_doc), dtype=np.int64, count=len(docs))
+        ids = np.fromiter(itertools.chain.from_iterable(ids_per_doc), dtype=np.int64, count=int(lens.sum()))
+        owner = np.repeat(np.arange(len(docs), dtype=np.int64), lens)
+        base = len(token_ids) + 1
+        rows, cols = [], []
+        low, high = self.ngram_range
+        for n in range(low, high + 1):
+            m = len(ids) - n + 1
+            if m <= 0:
+                continue
+            known = ids[:m] >= 0
+            key = ids[:m] + 1
+            for j in range(1, n):
+                known &= ids[j : j + m] >= 0
+                key = key * base + ids[j : j + m] + 1
+            keep = known & (owner[:m] == owner[n - 1 : n - 1 + m])
+            pos = index.get_indexer(key[keep])
+            hit = pos >= 0
+            rows.append(owner[:m][keep][hit])
+            cols.append(columns[pos[hit]])
+        return _counts_matrix(rows, cols, len(docs), len(self.vocabulary_), self.dtype)
 
     def _char_index(self) -> tuple[pd.Index, np.ndarray]:
         """Vocabulary n-grams as a hash index of integer keys (code points packed 21 bits each), and the
@@ -152,13 +236,7 @@ class CompactTfidfVectorizer(TfidfVectorizer):
             hit = pos >= 0
             rows.append(who[hit])
             cols.append(columns[pos[hit]])
-        row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-        col = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-        X = sparse.coo_matrix(
-            (np.ones(len(row), dtype=self.dtype), (row, col)), shape=(len(texts), len(self.vocabulary_))
-        ).tocsr()  # adds repeated n-grams: the counts
-        X.sort_indices()
-        return X
+        return _counts_matrix(rows, cols, len(texts), len(self.vocabulary_), self.dtype)
 
     def __setstate__(self, state: dict) -> None:
         vocab = state.get("vocabulary_")

@@ -19,8 +19,9 @@ PLACEHOLDERS = (PHONE, IDNO, CARD, NAME, AMOUNT, DATE, TIME)
 
 _MASK = r"[*＊xX×#]"
 _D = r"[0-9]"
-_NOT_DIGIT_BEFORE = r"(?<![0-9A-Za-z])"
-_NOT_DIGIT_AFTER = r"(?![0-9A-Za-z])"
+# Only digits bound a number: letters next to one (13912345678abc, ID440101…) must not shield it from masking.
+_NOT_DIGIT_BEFORE = r"(?<![0-9])"
+_NOT_DIGIT_AFTER = r"(?![0-9])"
 
 # ID card: 18 chars (17 digits + digit/X) or 15 digits, possibly with a masked middle (4401**********1234).
 _ID_RE = re.compile(

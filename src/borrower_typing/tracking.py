@@ -74,48 +74,52 @@ def log_dataset(mlflow: Any, df: pd.DataFrame, name: str, source: str, context: 
     return dataset.digest
 
 
-def log_model(
-    mlflow: Any,
-    bundle_dir: Path,
-    input_example: pd.DataFrame,
-    output_example: pd.DataFrame,
-    registered_name: str | None,
-    tags: dict[str, str],
-):
-    """Log the bundle as a pyfunc (loader module, no pickle) and register it; returns ModelInfo."""
+INPUT_EXAMPLE = ["客户称这个月工资没发，下周五前一定还清，请不要再打给家里人。", "关机"]
+
+
+def pyfunc_spec(model: Any, bundle_dir: Path) -> dict[str, Any]:
+    """What MLflow needs to save ``model`` (already saved as a bundle in ``bundle_dir``) as a pyfunc: the
+    project's loader module over the pickle-free bundle, a signature with the two params, an input example
+    (a DataFrame: a list of strings breaks signature inference), and explicit requirements."""
     from importlib.metadata import version
 
     from mlflow.models import infer_signature
 
     import borrower_typing
 
-    signature = infer_signature(input_example, output_example, params={"include_strategy": True})
-    requirements = [
-        f"{pkg}=={version(pkg)}"
-        for pkg in (
-            "scikit-learn",
-            "numpy",
-            "scipy",
-            "pandas",
-            "jieba",
-            "rjieba",
-            "skops",
-            "pyyaml",
-            "pydantic",
-            "joblib",
-        )
-    ]
+    from .serving import TypingPyfunc
+
+    example = pd.DataFrame({"text": INPUT_EXAMPLE})
+    output = TypingPyfunc(model).predict(example)
+    packages = ("scikit-learn", "numpy", "scipy", "pandas", "jieba", "rjieba", "skops", "pyyaml", "pydantic", "joblib")
+    return {
+        "loader_module": "borrower_typing.serving",
+        "data_path": str(bundle_dir),
+        "code_paths": [str(Path(borrower_typing.__file__).parent)],
+        "signature": infer_signature(
+            example, output, params={"include_strategy": True, "include_probabilities": False}
+        ),
+        "input_example": example,
+        "pip_requirements": [f"{pkg}=={version(pkg)}" for pkg in packages],
+    }
+
+
+def log_model(mlflow: Any, model: Any, bundle_dir: Path, registered_name: str | None, tags: dict[str, str]):
+    """Log the model as a pyfunc in the active run and register it; returns ModelInfo."""
     return mlflow.pyfunc.log_model(
-        name="model",
-        loader_module="borrower_typing.serving",
-        data_path=str(bundle_dir),
-        code_paths=[str(Path(borrower_typing.__file__).parent)],
-        signature=signature,
-        input_example=input_example,
-        pip_requirements=requirements,
-        registered_model_name=registered_name,
-        tags=tags,
+        name="model", registered_model_name=registered_name, tags=tags, **pyfunc_spec(model, bundle_dir)
     )
+
+
+def save_model(model: Any, path: str | Path) -> Path:
+    """The same MLflow model folder as a logged one, written straight to ``path`` (no tracking store)."""
+    import mlflow
+
+    path = Path(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = model.save(Path(tmp) / "bundle")
+        mlflow.pyfunc.save_model(path=str(path), **pyfunc_spec(model, bundle))
+    return path
 
 
 def current_champion(uri: str, name: str):

@@ -118,7 +118,7 @@ def train(
         t0 = time.perf_counter()
         evaluation = evaluate_config(config, data, progress=say)
         eval_seconds = time.perf_counter() - t0
-        threshold = _threshold(config, evaluation)
+        threshold = review_threshold(config, evaluation)
         t0 = time.perf_counter()
         meta = {
             "trained_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
@@ -146,7 +146,8 @@ def train(
     return result
 
 
-def _threshold(config: TrainConfig, evaluation: EvaluationResult) -> float:
+def review_threshold(config: TrainConfig, evaluation: EvaluationResult) -> float:
+    """The confidence below which a note goes to review, chosen on held-out predictions as configured."""
     if config.review.threshold != "auto":
         return float(config.review.threshold)
     proba = evaluation.group_proba if evaluation.group_proba is not None else evaluation.oof_proba
@@ -244,13 +245,9 @@ def _track(
         "comparison_metric": comparison_metric(result.metrics),
     }
     mlflow.set_tags(tags)
-    example = pd.DataFrame({"text": ["客户称这个月工资没发，下周五前一定还清，请不要再打给家里人。", "关机"]})
     with tempfile.TemporaryDirectory() as tmp:
         bundle = result.model.save(Path(tmp) / "bundle")
-        from .serving import TypingPyfunc
-
-        output = TypingPyfunc(result.model).predict(example)
-        info = tracking.log_model(mlflow, bundle, example, output, config.tracking.registered_model, tags)
+        info = tracking.log_model(mlflow, result.model, bundle, config.tracking.registered_model, tags)
     name = config.tracking.registered_model
     version = str(info.registered_model_version)
     tracking.tag_version(uri, name, version, tags | {"run_id": run.info.run_id, "config": str(config.data.path)})
