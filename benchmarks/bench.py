@@ -207,7 +207,10 @@ def throughput(export: Path, model_dir: Path, work: Path, baseline_rows: int) ->
 
     notes = pd.read_csv(export, usecols=["催记内容"], dtype=str, keep_default_na=False)["催记内容"].tolist()
     rows = len(notes)  # not lines: notes may hold line breaks
-    out: dict = {"rows": rows}
+    from borrower_typing.text import normalize
+
+    sample = notes[:100_000]
+    out: dict = {"rows": rows, "distinct_share": len({normalize(n) for n in sample}) / len(sample)}
     for jobs in (1, 2):
         seconds, peak = run_measured(score_cmd(export, work / f"scored{jobs}.csv", model_dir, jobs))
         out[f"score_jobs{jobs}"] = {"seconds": seconds, "notes_per_s": rows / seconds, "peak_rss_bytes": peak}

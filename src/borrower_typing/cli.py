@@ -64,18 +64,10 @@ def train(
     from .config import load_train_config
     from .train import train as run_train
 
-    overrides = {
-        k: v
-        for k, v in {
-            "data.path": str(data) if data else None,
-            "data.text_column": text_column,
-            "data.label_column": label_column,
-            "data.group_column": (group_column or None) if group_column is not None else "__keep__",
-        }.items()
-        if v is not None and v != "__keep__"
-    }
-    if group_column == "":
-        overrides["data.group_column"] = None
+    given = {"data.path": str(data) if data else None, "data.text_column": text_column, "data.label_column": label_column}
+    overrides = {k: v for k, v in given.items() if v is not None}
+    if group_column is not None:  # "" means: no group, cross-validation only
+        overrides["data.group_column"] = group_column or None
     try:
         cfg = load_train_config(config if config.exists() or config != Path("configs/train.yaml") else None, overrides)
         result = run_train(
