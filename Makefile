@@ -52,7 +52,7 @@ format: $(STAMP) ## Apply ruff's formatting and safe fixes
 	$(BIN)/ruff format src tests benchmarks notebooks/render.py
 	$(BIN)/ruff check --fix src tests benchmarks notebooks/render.py
 
-bench: $(STAMP) ## Benchmarks against peers, 1,000,000-row scoring, memory, latency (~25 min) -> reports/benchmarks.md
+bench: $(STAMP) ## Benchmarks against peers, 1,000,000-row scoring, memory, latency (~20 min) -> reports/benchmarks.md
 	$(BIN)/python -m benchmarks.bench
 
 bench-smoke: $(STAMP) ## The same harness on a few thousand rows (checks it works; the figures mean little)

@@ -1,6 +1,6 @@
 """Benchmarks: accuracy against the peers a user would pick, and the speed, memory and latency of scoring.
 
-    python -m benchmarks.bench            # full run (make bench): 1,000,000-row export, about 25 minutes
+    python -m benchmarks.bench            # full run (make bench): 1,000,000-row export, about 20 minutes
     python -m benchmarks.bench --smoke    # a few thousand rows (make bench-smoke; run by the tests)
 
 Every comparison is measured in the same run; the report states ratios, since absolute times drift on shared

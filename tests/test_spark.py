@@ -124,6 +124,7 @@ def test_registry_uri_goes_straight_to_spark_udf(spark, trained_model, model_dir
     from borrower_typing import tracking
 
     mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment("borrower-typing")  # not an experiment id cached from another test's store
     with mlflow.start_run():
         info = tracking.log_model(mlflow, trained_model, model_dir, "borrower-typing", {})
     tracking.set_champion(tracking_uri, "borrower-typing", info.registered_model_version)
