@@ -64,7 +64,11 @@ def train(
     from .config import load_train_config
     from .train import train as run_train
 
-    given = {"data.path": str(data) if data else None, "data.text_column": text_column, "data.label_column": label_column}
+    given = {
+        "data.path": str(data) if data else None,
+        "data.text_column": text_column,
+        "data.label_column": label_column,
+    }
     overrides = {k: v for k, v in given.items() if v is not None}
     if group_column is not None:  # "" means: no group, cross-validation only
         overrides["data.group_column"] = group_column or None
