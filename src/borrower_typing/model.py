@@ -50,17 +50,6 @@ assert set(PLACEHOLDER_DISPLAY) == set(PLACEHOLDERS)
 # Review reasons under which a note says nothing about the borrower (low_confidence is not one of them).
 NO_BASIS_REASONS = frozenset({"empty", "not_chinese", "too_short", "no_basis"})
 
-OUTPUT_COLUMNS = [
-    "type",
-    "type_zh",
-    "confidence",
-    "needs_review",
-    "review_reason",
-    "alternatives",
-    "evidence",
-    "strategy",
-]
-
 
 def build_classifier(cfg: ClassifierConfig, seed: int = 42) -> Any:
     if cfg.kind == "logreg":

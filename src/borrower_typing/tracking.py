@@ -172,9 +172,3 @@ def run_metric(uri: str, run_id: str, key: str) -> float | None:
     from mlflow import MlflowClient
 
     return MlflowClient(uri).get_run(run_id).data.metrics.get(key)
-
-
-def run_param(uri: str, run_id: str, key: str) -> str | None:
-    from mlflow import MlflowClient
-
-    return MlflowClient(uri).get_run(run_id).data.params.get(key)
