@@ -54,7 +54,7 @@ def test_label_audit_masks_text_and_orders_by_doubt():
 
 def test_evaluate_pipeline_and_report(small_corpus, tmp_path):
     from borrower_typing.config import TrainConfig
-    from borrower_typing.model import build_pipeline
+    from borrower_typing.pipeline import build_pipeline
 
     df = pd.read_csv(small_corpus)
     result = evaluate_pipeline(build_pipeline(TrainConfig()), df[["text"]], df["label"], groups=df["style"], folds=3)

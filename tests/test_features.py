@@ -1,29 +1,11 @@
 import numpy as np
 import pandas as pd
-import pytest
 
 from borrower_typing.config import FeaturesConfig
-from borrower_typing.features import (
-    CompactTfidfVectorizer,
-    TextNormalizer,
-    build_features,
-    display_feature,
-    texts_of,
-)
+from borrower_typing.features import CompactTfidfVectorizer, TextNormalizer, build_features
 from borrower_typing.tokenize import make_tokenizer
 
 NOTES = ["客户称下周还款3000元", "客户哭诉老公拿走了钱", "你去起诉啊我不怕", "关机"]
-
-
-def test_texts_of_accepts_common_inputs():
-    df = pd.DataFrame({"id": [1, 2], "text": ["a", "b"]})
-    assert texts_of(df) == ["a", "b"]
-    assert texts_of(df[["text"]].rename(columns={"text": "note"})) == ["a", "b"]
-    assert texts_of(pd.Series(["a"])) == ["a"]
-    assert texts_of(np.array([["a"], ["b"]], dtype=object)) == ["a", "b"]
-    assert texts_of("a") == ["a"]
-    with pytest.raises(KeyError):
-        texts_of(df.assign(other=1), column="note")
 
 
 def test_normalizer_step():
@@ -50,11 +32,6 @@ def test_compact_vectorizer_state_round_trip():
     clone = CompactTfidfVectorizer.__new__(CompactTfidfVectorizer)
     clone.__setstate__(state)
     assert (clone.transform(NOTES) != vec.transform(NOTES)).nnz == 0
-
-
-def test_display_feature():
-    assert display_feature("word__还 不了") == "还不了"
-    assert display_feature("char__起诉") == "起诉"
 
 
 def test_fast_counting_equals_scikit_learn(trained_model, corpus):

@@ -6,7 +6,8 @@ import pytest
 
 from borrower_typing.config import TrainConfig
 from borrower_typing.labels import TYPES
-from borrower_typing.model import TRUSTED_TYPES, TypingModel, build_pipeline, find_bundle
+from borrower_typing.model import TRUSTED_TYPES, TypingModel, find_bundle
+from borrower_typing.pipeline import build_pipeline
 
 
 def test_one_prediction_per_note_in_order(trained_model):
@@ -111,6 +112,7 @@ def test_save_load_identical(trained_model, tmp_path):
         "labels.yaml",
         "meta.json",
         "pipeline.skops",
+        "scorer.npz",
     ]
     again = TypingModel.load(tmp_path / "m")
     notes = ["客户称明天还", "你们再打电话我就投诉到12378，不处理好一分不还"]
@@ -125,6 +127,9 @@ def test_loading_refuses_untrusted_types(trained_model, tmp_path):
     directory = tmp_path / "evil"
     trained_model.save(directory)
     sio.dump({"payload": Payload()}, directory / "pipeline.skops")
+    with pytest.raises(Exception, match=r"[Uu]ntrusted"):
+        _ = TypingModel.load(directory).pipeline  # read on demand: prediction itself uses scorer.npz
+    (directory / "scorer.npz").unlink()
     with pytest.raises(Exception, match=r"[Uu]ntrusted"):
         TypingModel.load(directory)
     assert not any("Payload" in t for t in TRUSTED_TYPES)

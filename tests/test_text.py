@@ -1,6 +1,11 @@
+import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from borrower_typing.text import as_text, cjk_count, clean, mask_pii, normalize
+from borrower_typing import text
+from borrower_typing.text import Memo, as_text, cjk_count, clean, mask_pii, normalize, normalize_sentence, texts_of
 
 
 @pytest.mark.parametrize(
@@ -64,3 +69,67 @@ def test_as_text_handles_missing_and_numbers():
 
 def test_cjk_count():
     assert cjk_count("abc 客户 123") == 2
+
+
+def test_texts_of_accepts_common_inputs():
+    df = pd.DataFrame({"id": [1, 2], "text": ["a", "b"]})
+    assert texts_of(df) == ["a", "b"]
+    assert texts_of(df[["text"]].rename(columns={"text": "note"})) == ["a", "b"]
+    assert texts_of(pd.Series(["a"])) == ["a"]
+    assert texts_of(np.array([["a"], ["b"]], dtype=object)) == ["a", "b"]
+    assert texts_of("a") == ["a"]
+    with pytest.raises(KeyError):
+        texts_of(df.assign(other=1), column="note")
+
+
+def test_sentence_by_sentence_equals_whole_note(corpus):
+    """``normalize`` works sentence by sentence (and remembers sentences); the result must be the whole-note one."""
+    for note in corpus["text"]:
+        assert normalize(note) == normalize_sentence(note), note
+    tricky = [
+        "金额3,200元。已还1，000元！",
+        "2026.11.28。10:30再打",
+        " 。 好 ！？ ",
+        "。",
+        "尾号6621；身份证440101199001011234、",
+    ]
+    for note in tricky:
+        assert normalize(note) == normalize_sentence(note), note
+
+
+@given(st.text(alphabet=st.sampled_from([*"0123456789,，.。!！?？;；、:：-/ 元万块年月日号*客户称还款张", "\n"])))
+def test_sentence_split_never_changes_the_result(note):
+    assert normalize(note) == normalize_sentence(note)
+
+
+def test_memo_is_bounded():
+    calls = []
+    memo = Memo(lambda key: calls.append(key) or key.upper(), size=3)
+    assert [memo[k] for k in "abab"] == ["A", "B", "A", "B"]
+    assert calls == ["a", "b"]
+    for k in "cdef":
+        memo[k]
+    assert len(memo) <= 3
+    assert memo["a"] == "A" and calls.count("a") == 2  # dropped when full, computed again
+    assert isinstance(text._SENTENCES, Memo)
+
+
+def test_memo_default_size_applies_to_live_memos_and_zero_turns_it_off():
+    calls = []
+    memo = Memo(lambda key: calls.append(key) or key * 2)
+    fixed = Memo(str.upper, size=5)
+    fixed["x"]
+    memo["a"]
+    previous = Memo.set_default_size(0)
+    try:
+        assert len(memo) == 0 and len(fixed) == 1, "only memos on the default are emptied"
+        assert [memo["a"], memo["a"]] == ["aa", "aa"]
+        assert calls == ["a", "a", "a"] and len(memo) == 0
+        assert normalize("客户称下周还款。") == normalize_sentence("客户称下周还款。")
+        assert len(text._SENTENCES) == 0
+    finally:
+        Memo.set_default_size(previous)
+    memo["b"], memo["b"]
+    assert calls.count("b") == 1
+    with pytest.raises(ValueError):
+        Memo.set_default_size(-1)

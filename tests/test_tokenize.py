@@ -56,3 +56,17 @@ def test_user_dictionary(tmp_path):
 def test_unknown_backend():
     with pytest.raises(ValueError, match="unknown tokenizer backend"):
         Tokenizer("thulac")
+
+
+@pytest.mark.parametrize("backend", ["rjieba", "jieba"])
+def test_clause_by_clause_equals_the_whole_note(corpus, backend):
+    """Notes are segmented clause by clause (and each clause remembered); the tokens must be the ones the bare
+    engine gives for the whole note."""
+    from borrower_typing.tokenize import _SKIP_RE, segmenter
+
+    tok = make_tokenizer(backend)
+    whole = segmenter(backend, tuple(tok.user_words))
+    texts = corpus["text"].tolist()
+    for text in texts + [normalize(t) for t in texts] + ["喂喂喂，，在吗??? 5.2.1版  (客户)【已还】……好的~"]:
+        expected = [t for t in whole(prepare(text)) if not _SKIP_RE.match(t)]
+        assert tok(text) == expected, text

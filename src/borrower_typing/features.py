@@ -6,37 +6,18 @@ and speech-to-text get wrong (换款 for 还款, 鱼期 for 逾期, dialect word
 
 from __future__ import annotations
 
-import itertools
-import re
 from collections.abc import Iterable
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
 from .config import FeaturesConfig, TokenizerConfig, VectorizerConfig
-from .text import normalize
+from .ngrams import KeyIndex, char_counts, char_index, word_counts, word_index
+from .text import normalize, texts_of
 from .tokenize import Tokenizer, make_tokenizer
-
-
-def texts_of(X: object, column: str = "text") -> list[object]:
-    """The notes in ``X``: a DataFrame's ``column`` (or its only column), a Series, an array or a list."""
-    if isinstance(X, pd.DataFrame):
-        if column in X.columns:
-            return X[column].tolist()
-        if X.shape[1] == 1:
-            return X.iloc[:, 0].tolist()
-        raise KeyError(f"no column {column!r} among {list(X.columns)}")
-    if isinstance(X, pd.Series):
-        return X.tolist()
-    if isinstance(X, np.ndarray):
-        return X.ravel().tolist() if X.ndim <= 2 and (X.ndim == 1 or X.shape[1] == 1) else X[:, 0].tolist()
-    if isinstance(X, str):
-        return [X]
-    return list(X)
 
 
 class TextNormalizer(TransformerMixin, BaseEstimator):
@@ -56,35 +37,6 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Iterable[str] | None = None) -> np.ndarray:
         return np.asarray([self.column], dtype=object)
-
-
-_WHITE_SPACES = re.compile(r"\s\s+")
-
-
-def _fold(ids: list[int], base: int) -> int:
-    """Token ids of an n-gram as one integer (ids shifted by one, so that 0 never stands for a token)."""
-    key = 0
-    for i in ids:
-        key = key * base + i + 1
-    return key
-
-
-def _counts_matrix(
-    rows: list[np.ndarray], cols: list[np.ndarray], n_docs: int, n_terms: int, dtype
-) -> sparse.csr_matrix:
-    row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    col = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-    X = sparse.coo_matrix((np.ones(len(row), dtype=dtype), (row, col)), shape=(n_docs, n_terms)).tocsr()
-    X.sort_indices()  # tocsr added repeated n-grams up: the counts
-    return X
-
-
-def _pack(term: str) -> int:
-    """A character n-gram (n <= 3) as one integer: code points are below 2**21, so 21 bits each."""
-    key = 0
-    for ch in term:
-        key = (key << 21) | ord(ch)
-    return key
 
 
 class CompactTfidfVectorizer(TfidfVectorizer):
@@ -157,86 +109,27 @@ class CompactTfidfVectorizer(TfidfVectorizer):
             and self.ngram_range[1] <= 3
         )
 
-    def _word_index(self) -> tuple[dict[str, int], pd.Index, np.ndarray] | None:
-        """Tokens as small integers, and the vocabulary's n-grams as integer keys over them (None when a
-        vocabulary term cannot be read back as space-joined tokens, and the general path must be used)."""
+    def _terms(self) -> list[str]:
+        """The vocabulary in column order."""
+        terms = [""] * len(self.vocabulary_)
+        for term, col in self.vocabulary_.items():
+            terms[col] = term
+        return terms
+
+    def _word_index(self) -> tuple[dict[str, int], KeyIndex] | None:
         if getattr(self, "_word_keys", None) is None:
-            low, high = self.ngram_range
-            token_ids: dict[str, int] = {}
-            split = []
-            for term, col in self.vocabulary_.items():
-                parts = term.split(" ")
-                if not low <= len(parts) <= high or "" in parts:
-                    self._word_keys = False
-                    return None
-                split.append(([token_ids.setdefault(p, len(token_ids)) for p in parts], col))
-            base = len(token_ids) + 1
-            keys = np.fromiter((_fold(ids, base) for ids, _ in split), dtype=np.int64, count=len(split))
-            cols = np.fromiter((col for _, col in split), dtype=np.int64, count=len(split))
-            self._word_keys = (token_ids, pd.Index(keys), cols)
+            self._word_keys = word_index(self._terms(), self.ngram_range) or False
         return self._word_keys or None
 
     def _word_counts(self, docs: list[str]) -> sparse.csr_matrix:
-        """Word n-gram counts: one dict lookup per token in Python, the n-grams themselves in numpy."""
-        token_ids, index, columns = self._word_index()
-        lookup, tokenize = token_ids.get, self.tokenizer
-        ids_per_doc = [[lookup(t, -1) for t in tokenize(doc)] for doc in docs]
-        lens = np.fromiter(map(len, ids_per_doc), dtype=np.int64, count=len(docs))
-        ids = np.fromiter(itertools.chain.from_iterable(ids_per_doc), dtype=np.int64, count=int(lens.sum()))
-        owner = np.repeat(np.arange(len(docs), dtype=np.int64), lens)
-        base = len(token_ids) + 1
-        rows, cols = [], []
-        low, high = self.ngram_range
-        for n in range(low, high + 1):
-            m = len(ids) - n + 1
-            if m <= 0:
-                continue
-            known = ids[:m] >= 0
-            key = ids[:m] + 1
-            for j in range(1, n):
-                known &= ids[j : j + m] >= 0
-                key = key * base + ids[j : j + m] + 1
-            keep = known & (owner[:m] == owner[n - 1 : n - 1 + m])
-            pos = index.get_indexer(key[keep])
-            hit = pos >= 0
-            rows.append(owner[:m][keep][hit])
-            cols.append(columns[pos[hit]])
-        return _counts_matrix(rows, cols, len(docs), len(self.vocabulary_), self.dtype)
-
-    def _char_index(self) -> tuple[pd.Index, np.ndarray]:
-        """Vocabulary n-grams as a hash index of integer keys (code points packed 21 bits each), and the
-        column of each key."""
-        if getattr(self, "_char_keys", None) is None:
-            terms = list(self.vocabulary_)
-            keys = np.fromiter((_pack(t) for t in terms), dtype=np.uint64, count=len(terms))
-            cols = np.fromiter((self.vocabulary_[t] for t in terms), dtype=np.int64, count=len(terms))
-            self._char_keys = (pd.Index(keys), cols)
-        return self._char_keys
+        token_ids, index = self._word_index()
+        n_terms = len(self.vocabulary_)
+        return word_counts(docs, self.tokenizer, token_ids, index, self.ngram_range, n_terms, self.dtype)
 
     def _char_counts(self, docs: list[str]) -> sparse.csr_matrix:
-        """Character n-gram counts for all notes at once in numpy: every window of the concatenated code
-        points that stays inside one note is packed into an integer and looked up in a hash index."""
-        index, columns = self._char_index()
-        texts = [_WHITE_SPACES.sub(" ", d) for d in docs]  # what scikit-learn's char analyzer does first
-        lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-        owner = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
-        rows, cols = [], []
-        low, high = self.ngram_range
-        for n in range(low, high + 1):
-            m = len(points) - n + 1
-            if m <= 0:
-                continue
-            key = points[:m].copy()
-            for j in range(1, n):
-                key = (key << np.uint64(21)) | points[j : j + m]
-            inside = owner[:m] == owner[n - 1 : n - 1 + m]
-            key, who = key[inside], owner[:m][inside]
-            pos = index.get_indexer(key)
-            hit = pos >= 0
-            rows.append(who[hit])
-            cols.append(columns[pos[hit]])
-        return _counts_matrix(rows, cols, len(texts), len(self.vocabulary_), self.dtype)
+        if getattr(self, "_char_keys", None) is None:
+            self._char_keys = char_index(self._terms())
+        return char_counts(docs, self._char_keys, self.ngram_range, len(self.vocabulary_), self.dtype)
 
     def __setstate__(self, state: dict) -> None:
         vocab = state.get("vocabulary_")
@@ -270,9 +163,3 @@ def build_features(cfg: FeaturesConfig, tokenizer: Tokenizer) -> FeatureUnion:
 
 def build_tokenizer(cfg: TokenizerConfig) -> Tokenizer:
     return make_tokenizer(cfg.backend, cfg.user_dicts)
-
-
-def display_feature(name: str) -> str:
-    """A feature name as the words a collector would recognise: ``word__还 不了`` -> ``还不了``."""
-    _, _, piece = name.partition("__")
-    return piece.replace(" ", "")

@@ -10,20 +10,19 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.linear_model import LogisticRegression, SGDClassifier
-from sklearn.pipeline import Pipeline
-from sklearn.svm import LinearSVC
 
-from .config import ClassifierConfig, TrainConfig
-from .features import TextNormalizer, build_features, build_tokenizer, display_feature, texts_of
 from .labels import NONE, TYPES, LabelSet, load_labels
-from .text import PLACEHOLDERS, cjk_count, normalize
+from .ngrams import display_feature
+from .scorer import SCORER_FILE, LinearScorer, NotCompilable
+from .text import PLACEHOLDERS, cjk_count, normalize, texts_of
+
+if TYPE_CHECKING:  # pandas and scikit-learn stay out of the one-note path
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
 
 BUNDLE_FILES = ("pipeline.skops", "labels.yaml", "meta.json")
 # Types a saved pipeline may hold beyond what skops trusts by default: the project's own, and the private
@@ -51,44 +50,6 @@ assert set(PLACEHOLDER_DISPLAY) == set(PLACEHOLDERS)
 NO_BASIS_REASONS = frozenset({"empty", "not_chinese", "too_short", "no_basis"})
 
 
-def build_classifier(cfg: ClassifierConfig, seed: int = 42) -> Any:
-    if cfg.kind == "logreg":
-        return LogisticRegression(C=cfg.C, class_weight=cfg.class_weight, max_iter=cfg.max_iter)
-    if cfg.kind == "linear_svc":
-        return LinearSVC(C=cfg.C, class_weight=cfg.class_weight, max_iter=cfg.max_iter, random_state=seed)
-    return SGDClassifier(
-        loss="modified_huber",
-        alpha=1.0 / (cfg.C * 1000),
-        class_weight=cfg.class_weight,
-        max_iter=cfg.max_iter,
-        random_state=seed,
-    )
-
-
-def build_pipeline(config: TrainConfig, text_column: str = "text") -> Pipeline:
-    """The untrained pipeline: normalise → word + char TF-IDF → (calibrated) linear classifier."""
-    clf = build_classifier(config.classifier, config.evaluation.seed)
-    if config.calibration.method != "none":
-        # ensemble=False: one base model fitted on all data, so its coefficients explain every prediction.
-        clf = CalibratedClassifierCV(clf, method=config.calibration.method, cv=config.calibration.cv, ensemble=False)
-    return Pipeline(
-        [
-            ("normalize", TextNormalizer(column=text_column)),
-            ("features", build_features(config.features, build_tokenizer(config.tokenizer))),
-            ("clf", clf),
-        ]
-    )
-
-
-def linear_coefficients(clf: Any) -> np.ndarray | None:
-    """(n_classes, n_features) weights of the linear model under the calibration, or None."""
-    base = clf
-    if isinstance(clf, CalibratedClassifierCV):
-        coefs = [c.estimator.coef_ for c in clf.calibrated_classifiers_]
-        return np.mean(coefs, axis=0)
-    return getattr(base, "coef_", None)
-
-
 @dataclass(frozen=True)
 class Prediction:
     """One note's answer (immutable: identical notes share one)."""
@@ -111,40 +72,81 @@ class Prediction:
 
 
 class TypingModel:
-    """A fitted pipeline with its labels, review rule and metadata."""
+    """A fitted model with its labels, review rule and metadata.
+
+    The numbers come from the array scorer when the pipeline compiles to one (the default pipelines do), else
+    from the scikit-learn pipeline itself. A model loaded from a bundle reads the pipeline only when asked for
+    it (``model.pipeline``): prediction needs neither scikit-learn nor skops.
+    """
 
     def __init__(
         self,
-        pipeline: Pipeline,
+        pipeline: Pipeline | None = None,
         labels: LabelSet | None = None,
         threshold: float = 0.0,
         min_cjk_chars: int = 3,
         meta: dict[str, Any] | None = None,
+        scorer: LinearScorer | None = None,
+        source: str | Path | None = None,
     ):
-        self.pipeline = pipeline
+        if pipeline is None and scorer is None:
+            raise ValueError("a TypingModel needs a fitted pipeline or a scorer")
+        if scorer is None:
+            try:
+                scorer = LinearScorer.from_pipeline(pipeline)
+            except NotCompilable:
+                scorer = None
+        self._pipeline = pipeline
+        self._source = Path(source) if source is not None else None
+        self.scorer = scorer
         self.labels = labels or load_labels()
         self.threshold = float(threshold)
         self.min_cjk_chars = int(min_cjk_chars)
         self.meta = dict(meta or {})
-        self.classes_ = [str(c) for c in pipeline.classes_]
+        self.classes_ = [str(c) for c in (scorer.classes if scorer else pipeline.classes_)]
         unknown = set(self.classes_) - set(TYPES) - {NONE}
         if unknown:
             raise ValueError(f"model classes not in the label table: {sorted(unknown)}")
         self._type_idx = np.array([self.classes_.index(t) for t in TYPES if t in self.classes_])
         self._type_names = [self.classes_[i] for i in self._type_idx]
-        self._coef = linear_coefficients(pipeline[-1])
+        if scorer is not None:
+            self._coef = scorer.coef
+        else:
+            from .pipeline import linear_coefficients
+
+            self._coef = linear_coefficients(pipeline[-1])
         self._feature_names: np.ndarray | None = None
         self._names = {slug: self.labels.name_zh(slug) for slug in self.classes_}
         self._strategies: dict[str, str] = {}
         self._display_cache: dict[int, str] = {}
 
+    @property
+    def pipeline(self) -> Pipeline:
+        """The fitted scikit-learn pipeline (read from the bundle on first use)."""
+        if self._pipeline is None:
+            if self._source is None:
+                raise AttributeError("this model was built from a scorer alone: it has no pipeline to read")
+            self._pipeline = _load_pipeline(self._source / "pipeline.skops")
+        return self._pipeline
+
     # --- core numbers -------------------------------------------------------------------------------
-    def transform(self, texts: Sequence[object]) -> sparse.csr_matrix:
-        return self.pipeline[:-1].transform(list(texts))
+    def features(self, notes: list[str]) -> sparse.csr_matrix:
+        """The feature matrix of already normalised notes."""
+        if self.scorer is not None:
+            return self.scorer.transform(notes)
+        return self.pipeline.named_steps["features"].transform(notes)
+
+    def _proba(self, X: sparse.csr_matrix) -> np.ndarray:
+        if self.scorer is not None:
+            return self.scorer.predict_proba(X)
+        return self.pipeline[-1].predict_proba(X)
+
+    def transform(self, texts: Iterable[object]) -> sparse.csr_matrix:
+        return self.features([normalize(t) for t in texts_of(texts)])
 
     def predict_proba(self, texts: Iterable[object]) -> np.ndarray:
         """Class probabilities, columns in ``self.classes_`` order."""
-        return self.pipeline[-1].predict_proba(self.transform(texts_of(texts)))
+        return self._proba(self.transform(texts))
 
     # --- answers ------------------------------------------------------------------------------------
     def predict(self, texts: Iterable[object] | str, evidence: int = 5, strategy: bool = True) -> list[Prediction]:
@@ -165,15 +167,15 @@ class TypingModel:
         """Predictions for distinct, already normalised notes."""
         if not notes:
             return []
-        X = self.pipeline.named_steps["features"].transform(notes)
-        proba = self.pipeline[-1].predict_proba(X)
+        X = self.features(notes)
+        proba = self._proba(X)
         type_p = proba[:, self._type_idx]
         order = np.argsort(-type_p, axis=1)[:, :3]
         rows = np.arange(len(notes))
         top_p = type_p[rows, order[:, 0]]
         no_basis = self._no_basis(proba, type_p)
         top_cls = self._type_idx[order[:, 0]]
-        contrib = self._contributions(X, top_cls) if evidence else None
+        shown = self._evidence(X, self._contributions(X, top_cls), evidence) if evidence else None
         out = []
         for i, raw in enumerate(notes):
             top = self._type_names[order[i, 0]]
@@ -189,7 +191,7 @@ class TypingModel:
                     ],
                     needs_review=reason is not None,
                     review_reason=reason,
-                    evidence=self._evidence_row(X, contrib, i, evidence) if evidence else [],
+                    evidence=shown[i] if shown is not None else [],
                     strategy=self._strategy(top, reason) if strategy else "",
                     probabilities=dict(zip(self.classes_, proba[i].tolist(), strict=True)),
                 )
@@ -207,6 +209,8 @@ class TypingModel:
         """``df``'s kept columns (all by default) plus the prediction columns, one row per input row."""
         if text_column not in df.columns:
             raise KeyError(f"no column {text_column!r}; columns are {list(df.columns)}")
+        import pandas as pd
+
         preds = self.predict(df[text_column].tolist(), evidence=evidence, strategy=strategy)
         result = predictions_frame(preds, strategy=strategy)
         result.index = df.index
@@ -230,7 +234,7 @@ class TypingModel:
     def _review_reason(self, text: str, no_basis: bool, confidence: float) -> str | None:
         if not text:
             return "empty"
-        n_cjk = cjk_count(text)
+        n_cjk = cjk_count(text, at_most=max(1, self.min_cjk_chars))
         if n_cjk == 0:
             return "not_chinese"
         if n_cjk < self.min_cjk_chars:
@@ -245,7 +249,9 @@ class TypingModel:
     @property
     def feature_names(self) -> np.ndarray:
         if self._feature_names is None:
-            self._feature_names = self.pipeline[-2].get_feature_names_out()
+            self._feature_names = (
+                self.scorer.feature_names if self.scorer else self.pipeline[-2].get_feature_names_out()
+            )
         return self._feature_names
 
     def _contributions(self, X: sparse.csr_matrix, classes: np.ndarray) -> np.ndarray | None:
@@ -258,23 +264,28 @@ class TypingModel:
         per_entry = np.repeat(classes, np.diff(X.indptr))
         return X.data * self._coef[per_entry, X.indices]
 
-    def _evidence_row(self, X: sparse.csr_matrix, contrib: np.ndarray | None, i: int, k: int) -> list[str]:
+    def _evidence(self, X: sparse.csr_matrix, contrib: np.ndarray | None, k: int) -> list[list[str]]:
+        """Up to ``k`` readable pieces per row, strongest first, from the entries that pushed toward the row's
+        class. Each row's candidates leave numpy as a plain list, so the walk below touches no numpy scalars."""
+        n_rows = X.shape[0]
         if contrib is None:
-            return []
-        start, end = X.indptr[i], X.indptr[i + 1]
-        if start == end:
-            return []
-        values = contrib[start:end]
-        order = np.argsort(-values)[: 4 * k]
-        shown: list[str] = []
-        for j in order:
-            if values[j] <= 0 or len(shown) >= k:
-                break
-            piece = self._display(int(X.indices[start + j]))
-            # A char n-gram inside a word already shown adds nothing for the reader.
-            if piece and not any(piece in s or s in piece for s in shown):
-                shown.append(piece)
-        return shown
+            return [[] for _ in range(n_rows)]
+        indptr = X.indptr.tolist()
+        out = []
+        for i in range(n_rows):
+            start, end = indptr[i], indptr[i + 1]
+            values = contrib[start:end]
+            best = np.argsort(-values)[: 4 * k]  # room for the pieces dropped below
+            shown: list[str] = []
+            for feature in X.indices[start + best[values[best] > 0]].tolist():
+                piece = self._display(feature)
+                # A char n-gram inside a word already shown adds nothing for the reader.
+                if piece and not any(piece in s or s in piece for s in shown):
+                    shown.append(piece)
+                    if len(shown) == k:
+                        break
+            out.append(shown)
+        return out
 
     def _display(self, feature: int) -> str:
         """A feature as the words a reader recognises ("" for lone characters, which explain nothing)."""
@@ -292,12 +303,12 @@ class TypingModel:
     def evidence_for(self, x: sparse.csr_matrix, slug: str, k: int = 5) -> list[str]:
         """The ``k`` pieces of one note's text that pushed hardest toward ``slug``."""
         x = sparse.csr_matrix(x)
-        contrib = self._contributions(x, np.asarray([self.classes_.index(slug)]))
-        return self._evidence_row(x, contrib, 0, k)
+        return self._evidence(x, self._contributions(x, np.asarray([self.classes_.index(slug)])), k)[0]
 
     # --- persistence --------------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
-        """Write the bundle (``pipeline.skops``, ``labels.yaml``, ``meta.json``): pickle-free."""
+        """Write the bundle: ``pipeline.skops``, ``scorer.npz`` (when the pipeline compiles), ``labels.yaml``,
+        ``meta.json``. Pickle-free."""
         import skops.io as sio
 
         directory = Path(directory)
@@ -307,6 +318,8 @@ class TypingModel:
         untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
         if untrusted:
             raise TypeError(f"pipeline holds types not on the trusted list: {sorted(untrusted)}")
+        if self.scorer is not None:
+            self.scorer.save(directory / SCORER_FILE)
         (directory / "labels.yaml").write_text(_labels_yaml(self.labels), encoding="utf-8")
         meta = {**self.meta, "threshold": self.threshold, "min_cjk_chars": self.min_cjk_chars}
         meta["classes"] = self.classes_
@@ -315,14 +328,22 @@ class TypingModel:
 
     @classmethod
     def load(cls, directory: str | Path, labels: LabelSet | None = None) -> TypingModel:
-        """Load a bundle written by ``save``; only the project's listed types are trusted."""
-        import skops.io as sio
-
+        """Load a bundle written by ``save``: from its arrays when it has them, else from the skops pipeline
+        (only the project's listed types are trusted)."""
         directory = find_bundle(directory)
-        pipeline = sio.load(directory / "pipeline.skops", trusted=TRUSTED_TYPES)
         meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
         labels = labels or load_labels(directory / "labels.yaml")
-        return cls(pipeline, labels, meta.pop("threshold", 0.0), meta.pop("min_cjk_chars", 3), meta)
+        threshold, min_cjk = meta.pop("threshold", 0.0), meta.pop("min_cjk_chars", 3)
+        if (directory / SCORER_FILE).is_file():
+            scorer = LinearScorer.load(directory / SCORER_FILE)
+            return cls(None, labels, threshold, min_cjk, meta, scorer=scorer, source=directory)
+        return cls(_load_pipeline(directory / "pipeline.skops"), labels, threshold, min_cjk, meta, source=directory)
+
+
+def _load_pipeline(path: Path) -> Pipeline:
+    import skops.io as sio
+
+    return sio.load(path, trusted=TRUSTED_TYPES)
 
 
 def find_bundle(path: str | Path) -> Path:
@@ -347,6 +368,8 @@ def _labels_yaml(labels: LabelSet) -> str:
 
 def predictions_frame(preds: Sequence[Prediction], strategy: bool = True) -> pd.DataFrame:
     """Predictions as flat columns (alternatives and evidence as short strings) for tables and files."""
+    import pandas as pd
+
     frame = pd.DataFrame(
         {
             "type": [p.type for p in preds],

@@ -9,9 +9,13 @@ Two entry points:
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
+import weakref
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 # Placeholders are ASCII words so both tokenisers keep them whole, and upper case so no note collides with them.
 PHONE, IDNO, CARD, NAME, AMOUNT, DATE, TIME = "PHONE", "IDNO", "CARDNO", "NAME", "AMT", "DATE", "TIME"
@@ -63,8 +67,10 @@ _NAME_RE = re.compile(r"[\u4e00-\u9fff][*＊]{1,3}(?![0-9])")
 _WS_RE = re.compile(r"\s+")
 _DIGIT_RE = re.compile(r"[0-9]")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
-# Spaces around punctuation carry nothing, yet would make "还, 下周" and "还,下周" different n-grams.
-_PUNCT_WS_RE = re.compile(r"\s*([,.!?;:，。！？；：、])\s*")
+# Spaces around punctuation carry nothing, yet would make "还, 下周" and "还,下周" different n-grams. (Matching
+# only the spaces, not every punctuation mark with a group to put back, makes this pass three times faster.)
+_PUNCT = "[,.!?;:，。！？；：、]"
+_PUNCT_WS_RE = re.compile(rf"\s+(?={_PUNCT})|(?<={_PUNCT})\s+")
 
 
 def _is_missing(value: object) -> bool:
@@ -105,8 +111,75 @@ def mask_pii(text: object) -> str:
     return _TAIL_RE.sub(lambda m: m.group(1) + CARD, text)
 
 
+# Sentence marks that no pattern above can span (amounts keep their commas, dates their dots and dashes, times
+# their colons), so a note can be normalised sentence by sentence, and each sentence once per process: the same
+# sentences (无人接听, 客户称下周还款) recur across notes far more often than whole notes do.
+_SENTENCE_RE = re.compile(r"([。！？；、!?;])")
+_SENTENCE_MARK = {m: unicodedata.normalize("NFKC", m) for m in "。！？；、!?;"}
+
+
+class Memo(dict):
+    """Values computed once per key and kept until ``size`` keys are held, then all dropped: a per-process
+    cache whose memory stays bounded however long the batch (hits cost one dict lookup).
+
+    ``size=None`` takes the process-wide default, which ``Memo.set_default_size`` changes for every memo that
+    follows it, those already made included (0 turns remembering off: what the benchmarks use to measure notes
+    that never repeat)."""
+
+    default_size: ClassVar[int] = 50_000
+    _live: ClassVar[list[weakref.ref[Memo]]] = []
+
+    def __init__(self, compute: Callable[[str], Any], size: int | None = None):
+        super().__init__()
+        self.compute = compute
+        self._size = size
+        if len(Memo._live) >= 64:
+            Memo._live = [ref for ref in Memo._live if ref() is not None]
+        Memo._live.append(weakref.ref(self))
+
+    @property
+    def size(self) -> int:
+        return Memo.default_size if self._size is None else self._size
+
+    @classmethod
+    def set_default_size(cls, size: int) -> int:
+        """Set the default size (returns the previous one) and empty the memos that follow it."""
+        if size < 0:
+            raise ValueError(f"memo size must be >= 0, not {size}")
+        previous, cls.default_size = cls.default_size, int(size)
+        cls.empty_all()
+        return previous
+
+    @classmethod
+    def empty_all(cls) -> None:
+        """Empty every memo on the default size (a fresh process's state, without starting one)."""
+        for ref in cls._live:
+            memo = ref()
+            if memo is not None and memo._size is None:
+                memo.clear()
+
+    def __missing__(self, key: str) -> Any:
+        value = self.compute(key)
+        if len(self) >= self.size:
+            self.clear()
+        if self.size:
+            self[key] = value
+        return value
+
+
 def normalize(text: object) -> str:
-    """What the model reads: masked text with amounts, dates and times as typed placeholders."""
+    """What the model reads: masked text with amounts, dates and times as typed placeholders.
+
+    The same as ``normalize_sentence`` on the whole note (a test holds them equal on every corpus note).
+    """
+    parts = _SENTENCE_RE.split(as_text(text))
+    parts[::2] = [_SENTENCES[p] for p in parts[::2]]
+    parts[1::2] = [_SENTENCE_MARK[p] for p in parts[1::2]]
+    return "".join(parts)
+
+
+def normalize_sentence(text: object) -> str:
+    """``normalize`` without the sentence split: masking, then the typed placeholders."""
     text = mask_pii(text)
     if "*" in text:
         text = _NAME_RE.sub(f" {NAME} ", text)
@@ -114,9 +187,34 @@ def normalize(text: object) -> str:
         text = _DATE_RE.sub(f" {DATE} ", text)
         text = _TIME_RE.sub(f" {TIME} ", text)
     text = _AMOUNT_RE.sub(f" {AMOUNT} ", text)
-    return _PUNCT_WS_RE.sub(r"\1", _WS_RE.sub(" ", text)).strip()
+    return _PUNCT_WS_RE.sub("", _WS_RE.sub(" ", text)).strip()
 
 
-def cjk_count(text: str) -> int:
-    """Number of CJK ideographs: the basis of the "not Chinese" and "too short" checks."""
-    return len(_CJK_RE.findall(text))
+_SENTENCES = Memo(normalize_sentence)
+
+
+def texts_of(X: object, column: str = "text") -> list[object]:
+    """The notes in ``X``: a DataFrame's ``column`` (or its only column), a Series, an array or a list."""
+    if isinstance(X, str):
+        return [X]
+    columns = getattr(X, "columns", None)
+    if columns is not None:  # a DataFrame
+        if column in columns:
+            return X[column].tolist()
+        if X.shape[1] == 1:
+            return X.iloc[:, 0].tolist()
+        raise KeyError(f"no column {column!r} among {list(columns)}")
+    ndim = getattr(X, "ndim", None)
+    if ndim == 2:  # a one-column array
+        return X[:, 0].tolist()
+    if ndim == 1:  # a Series or a vector
+        return X.tolist()
+    return list(X)
+
+
+def cjk_count(text: str, at_most: int | None = None) -> int:
+    """Number of CJK ideographs (counting stops at ``at_most``): the basis of the "not Chinese" and "too short"
+    checks."""
+    if at_most is None:
+        return len(_CJK_RE.findall(text))
+    return sum(1 for _ in itertools.islice(_CJK_RE.finditer(text), at_most))

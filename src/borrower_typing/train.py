@@ -16,7 +16,8 @@ from .config import TrainConfig, with_overrides
 from .data import DataError, read_table
 from .evaluate import EvaluationResult, choose_threshold, evaluate_pipeline, macro_f1, write_report
 from .labels import LabelSet, load_labels
-from .model import TypingModel, build_pipeline
+from .model import TypingModel
+from .pipeline import build_pipeline
 from .text import mask_pii
 
 Progress = Callable[[str], None]
