@@ -148,17 +148,21 @@ def accuracy(smoke: bool) -> dict:
 
 # --- 2. tokenizer ceiling -----------------------------------------------------------------------------
 def tokenizer_ceiling(notes: list[str]) -> dict:
+    """The bare engines on normalised notes: no clause memo, so every note is segmented (the ceiling of the
+    engine itself, not of the project's cached path)."""
     from borrower_typing.text import normalize
-    from borrower_typing.tokenize import make_tokenizer
+    from borrower_typing.tokenize import make_tokenizer, prepare, segmenter
 
-    normalized = [normalize(n) for n in notes]
+    normalized = [prepare(normalize(n)) for n in notes]
     chars = sum(map(len, normalized))
     out = {}
     for backend in ("rjieba", "jieba"):
-        tok = make_tokenizer(backend).warm_up()
+        tok = make_tokenizer(backend)
+        cut = segmenter(backend, tuple(tok.user_words))
+        cut("预热")
         t0 = time.perf_counter()
         for text in normalized:
-            tok(text)
+            cut(text)
         seconds = time.perf_counter() - t0
         out[backend] = {"chars_per_s": chars / seconds, "notes_per_s": len(notes) / seconds}
     return out
@@ -223,6 +227,8 @@ def throughput(export: Path, model_dir: Path, work: Path, baseline_rows: int) ->
     seconds = time.perf_counter() - t0
     out["in_memory_api"] = {"seconds": seconds, "notes_per_s": len(notes) / seconds}
     log(f"in-memory API: {len(notes) / seconds:,.0f} notes/s")
+    out["in_memory_api_no_memo"] = no_memo_rate(model, notes[:baseline_rows])
+    log(f"in-memory API, memos off: {out['in_memory_api_no_memo']['notes_per_s']:,.0f} notes/s")
     corpus = pd.read_csv(CORPUS)
     baseline = NotebookBaseline().fit(corpus["text"].tolist(), corpus["label"].tolist())
     sample = notes[:baseline_rows]
@@ -235,8 +241,28 @@ def throughput(export: Path, model_dir: Path, work: Path, baseline_rows: int) ->
         "jobs2_over_jobs1": out["score_jobs2"]["notes_per_s"] / out["score_jobs1"]["notes_per_s"],
         "score_jobs2_over_baseline_predict": out["score_jobs2"]["notes_per_s"] / out["baseline_predict"]["notes_per_s"],
         "score_jobs1_over_baseline_predict": out["score_jobs1"]["notes_per_s"] / out["baseline_predict"]["notes_per_s"],
+        "no_memo_in_memory_over_baseline_predict": out["in_memory_api_no_memo"]["notes_per_s"]
+        / out["baseline_predict"]["notes_per_s"],
     }
     return out
+
+
+def no_memo_rate(model, notes: list[str]) -> dict:
+    """The in-memory rate with the sentence and clause memos off and every note made distinct (a serial number
+    appended, which normalises to a placeholder-free digit run), so that nothing is computed only once: the
+    rate on an export in which no note and no sentence ever repeats."""
+    from borrower_typing.text import Memo
+
+    distinct = [f"{note}#{i}" for i, note in enumerate(notes)]
+    previous = Memo.set_default_size(0)
+    try:
+        t0 = time.perf_counter()
+        for start in range(0, len(distinct), 20_000):
+            model.predict(distinct[start : start + 20_000])
+        seconds = time.perf_counter() - t0
+    finally:
+        Memo.set_default_size(previous)
+    return {"rows": len(distinct), "seconds": seconds, "notes_per_s": len(distinct) / seconds}
 
 
 def memory(sizes: list[int], model_dir: Path, work: Path, big: tuple[int, int] | None) -> dict:
@@ -386,30 +412,84 @@ def training_time(work: Path, smoke: bool) -> dict:
 
 # --- where the time goes -------------------------------------------------------------------------------
 def stages(model_dir: Path, notes: list[str]) -> dict:
-    """Seconds per stage of predict on the same notes: the profile the optimisations were chosen from."""
+    """Microseconds per note of each stage of ``predict`` on the same notes, along the path prediction takes
+    (the array scorer). The memos are emptied before each stage, so a stage pays for every sentence or clause
+    the first time it meets it in these notes, as a fresh worker does."""
     from borrower_typing.predict import load_model
-    from borrower_typing.text import normalize
+    from borrower_typing.text import Memo, normalize
 
     model = load_model(model_dir)
     model.predict(notes[:50])
-    features = model.pipeline.named_steps["features"]
+    scorer = model.scorer
+    if scorer is None:
+        return {}
+
     t = {}
+    Memo.empty_all()
     t0 = time.perf_counter()
     norm = [normalize(n) for n in notes]
     t["normalize"] = time.perf_counter() - t0
-    for name, vec in features.transformer_list:
+    for block in scorer.blocks:
+        if block.tokenizer is not None:
+            Memo.empty_all()
+            t0 = time.perf_counter()
+            for note in norm:
+                block.tokenizer(note)
+            t[f"tokenize ({block.name})"] = time.perf_counter() - t0
+        Memo.empty_all()
         t0 = time.perf_counter()
-        vec.transform(norm)
-        t[f"vectorize_{name}"] = time.perf_counter() - t0
-    X = features.transform(norm)
+        block.transform(norm)
+        t[f"vectorize {block.name}"] = time.perf_counter() - t0
+        if block.tokenizer is not None:
+            t[f"vectorize {block.name}"] -= t[f"tokenize ({block.name})"]
+    X = scorer.transform(norm)
     t0 = time.perf_counter()
-    model.pipeline[-1].predict_proba(X)
+    scorer.predict_proba(X)
     t["classify"] = time.perf_counter() - t0
+    Memo.empty_all()
     t0 = time.perf_counter()
     model.predict(notes)
-    t["predict_total"] = time.perf_counter() - t0
-    t["answers_and_evidence"] = max(0.0, t["predict_total"] - sum(v for k, v in t.items() if k != "predict_total"))
-    return {k: v / len(notes) * 1e6 for k, v in t.items()}  # microseconds per note
+    t["predict total"] = time.perf_counter() - t0
+    t["answers and evidence"] = max(0.0, t["predict total"] - sum(v for k, v in t.items() if k != "predict total"))
+    return {k: v / len(notes) * 1e6 for k, v in t.items()}
+
+
+def profile(model_dir: Path, notes: list[str], top: int = 12) -> dict:
+    """Where ``predict`` spends its time by function (pyinstrument, sampling every 0.5 ms, memos emptied
+    first): the profile the optimisations were chosen from."""
+    try:
+        from pyinstrument import Profiler
+    except ImportError as exc:
+        return {"skipped": f"pyinstrument not installed: {exc}"}
+    from borrower_typing.predict import load_model
+    from borrower_typing.text import Memo
+
+    model = load_model(model_dir)
+    model.predict(notes[:50])
+    Memo.empty_all()
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    model.predict(notes)
+    profiler.stop()
+    root = profiler.last_session.root_frame()
+    own: dict[str, float] = {}
+    stack = [root]
+    while stack:
+        frame = stack.pop()
+        stack.extend(frame.children)
+        if frame.is_synthetic:
+            continue
+        where = Path(frame.file_path or "?")
+        package = where.parent.name if where.parent.name != "site-packages" else ""
+        key = f"{frame.function} ({package + '/' if package else ''}{where.name})"
+        own[key] = own.get(key, 0.0) + frame.total_self_time
+    total = root.time or 1.0
+    ranked = sorted(own.items(), key=lambda kv: -kv[1])[:top]
+    return {
+        "seconds": total,
+        "notes": len(notes),
+        "functions": [{"function": k, "self_seconds": v, "share": v / total} for k, v in ranked],
+    }
 
 
 # --- report ----------------------------------------------------------------------------------------------
@@ -484,6 +564,7 @@ def main(argv: list[str] | None = None) -> dict:
         sample = pd.read_csv(export, nrows=20_000)["催记内容"].astype(str).tolist()
         results["tokenizer"] = tokenizer_ceiling(sample)
         results["stages_us_per_note"] = stages(model_dir, sample)
+        results["profile"] = profile(model_dir, sample)
         big = None
         if "throughput" not in skip:
             log("scoring throughput")

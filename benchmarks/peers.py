@@ -25,7 +25,7 @@ class ProjectModel:
     def fit(self, texts: list[str], labels: list[str]) -> ProjectModel:
         import pandas as pd
 
-        from borrower_typing.model import build_pipeline
+        from borrower_typing.pipeline import build_pipeline
 
         self.pipeline = build_pipeline(self.config).fit(pd.DataFrame({"text": texts}), labels)
         return self

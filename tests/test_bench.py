@@ -28,7 +28,11 @@ def test_bench_smoke_writes_a_complete_report(tmp_path):
         assert entry["size_bytes"] > 0
     tp = results["throughput"]
     assert tp["rows"] == results["rows"]
-    assert all(tp[k]["notes_per_s"] > 0 for k in ("score_jobs1", "score_jobs2", "in_memory_api"))
+    assert all(
+        tp[k]["notes_per_s"] > 0 for k in ("score_jobs1", "score_jobs2", "in_memory_api", "in_memory_api_no_memo")
+    )
+    assert results["profile"]["functions"], "the profile must name where the time goes"
+    assert {"normalize", "tokenize (word)", "vectorize char", "classify"} <= set(results["stages_us_per_note"])
     assert results["memory"]["peak_rss_bytes"] and results["latency"]["cold_predict_s"] > 0
     assert "p50" in results["latency"]["serve_ms"]
     report = (tmp_path / "benchmarks.md").read_text(encoding="utf-8")
@@ -40,5 +44,7 @@ def test_bench_smoke_writes_a_complete_report(tmp_path):
         "## 4. Memory",
         "## 5. Latency",
         "## 6. Training",
+        "## Reading the figures",
     ):
         assert heading in report
+    assert "targets" in report.split("## Reading the figures")[1]
