@@ -70,3 +70,22 @@ def test_clause_by_clause_equals_the_whole_note(corpus, backend):
     for text in texts + [normalize(t) for t in texts] + ["喂喂喂，，在吗??? 5.2.1版  (客户)【已还】……好的~"]:
         expected = [t for t in whole(prepare(text)) if not _SKIP_RE.match(t)]
         assert tok(text) == expected, text
+
+
+def test_copies_share_one_clause_memo_and_are_not_kept_alive():
+    """Cloning in cross-validation copies the tokenizer many times: the copies share one memo, and a copy no
+    longer used leaves no entry behind."""
+    import copy
+    import gc
+
+    from borrower_typing import tokenize
+
+    tok = make_tokenizer()
+    copies = [copy.deepcopy(tok) for _ in range(5)]
+    for c in copies:
+        assert c("客户称下周还款") == tok("客户称下周还款")
+    assert len({id(tokenize._CUTS[id(c)][1]) for c in [tok, *copies]}) == 1
+    ids = [id(c) for c in copies]
+    del c, copies
+    gc.collect()
+    assert not set(ids) & set(tokenize._CUTS)

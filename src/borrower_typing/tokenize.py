@@ -8,6 +8,7 @@ and loads fast, and every worker process pays the dictionary cost once.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from importlib import resources
@@ -86,10 +87,21 @@ def _clause_cutter(cut: Callable[[str], list[str]]) -> Callable[[str], tuple[str
     return lambda clause: tuple(tok for tok in cut(prepare(clause)) if tok.isalnum() or not _SKIP_RE.match(tok))
 
 
-# Per-instance shortcut to the cached engine and its clause memo (building the lookup key from the word list
-# on every note costs as much as segmenting it); held outside the object so that its saved state stays two
-# plain attributes.
-_CUTS: dict[int, tuple[Tokenizer, Memo]] = {}
+@lru_cache(maxsize=8)
+def _clause_memo(backend: str, user_words: tuple[str, ...]) -> Memo:
+    """One memo per engine and settings, shared by every tokenizer that has them: the copies that cloning
+    makes in cross-validation and grid search give the same tokens, so they need not each hold a memo."""
+    return Memo(_clause_cutter(segmenter(backend, user_words)))
+
+
+# Per-instance shortcut to the shared clause memo (building the lookup key from the word list on every clause
+# costs as much as segmenting it); held outside the object so that its saved state stays two plain attributes,
+# and through a weak reference, so that a tokenizer no longer used leaves this table.
+_CUTS: dict[int, tuple[weakref.ref[Tokenizer], Memo]] = {}
+
+
+def _forget(key: int) -> Callable[[object], None]:
+    return lambda _ref: _CUTS.pop(key, None)
 
 
 class Tokenizer:
@@ -120,8 +132,9 @@ class Tokenizer:
     def cut_clause(self, clause: str) -> tuple[str, ...]:
         """The tokens of one clause, segmented once per process."""
         state = _CUTS.get(id(self))
-        if state is None or state[0] is not self:
-            state = _CUTS[id(self)] = (self, Memo(_clause_cutter(segmenter(self.backend, tuple(self.user_words)))))
+        if state is None or state[0]() is not self:
+            memo = _clause_memo(self.backend, tuple(self.user_words))
+            state = _CUTS[id(self)] = (weakref.ref(self, _forget(id(self))), memo)
         return state[1][clause]
 
     def warm_up(self) -> Tokenizer:
