@@ -82,6 +82,13 @@ def test_evidence_comes_from_the_note(trained_model):
     assert all(piece.replace("[金额]", "").replace("[日期]", "") in note for piece in pred.evidence)
 
 
+def test_evidence_pieces_do_not_begin_or_end_with_punctuation(trained_model, corpus):
+    marks = set(" ,.!?;:，。！？；：、")
+    for pred in trained_model.predict(corpus["text"].head(300).tolist()):
+        for piece in pred.evidence:
+            assert piece and piece[0] not in marks and piece[-1] not in marks, piece
+
+
 def test_predict_frame_keeps_rows_and_columns(trained_model):
     df = pd.DataFrame({"id": [7, 8, 9], "text": ["你去告啊", None, "客户哭诉生意失败"], "type": ["x", "y", "z"]})
     df.index = [10, 20, 30]

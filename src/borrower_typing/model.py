@@ -47,6 +47,7 @@ PLACEHOLDER_DISPLAY = {
 assert set(PLACEHOLDER_DISPLAY) == set(PLACEHOLDERS)
 
 # Review reasons under which a note says nothing about the borrower (low_confidence is not one of them).
+_EDGE_MARKS = " ,.!?;:，。！？；：、"
 NO_BASIS_REASONS = frozenset({"empty", "not_chinese", "too_short", "no_basis"})
 
 
@@ -292,8 +293,9 @@ class TypingModel:
         piece = self._display_cache.get(feature)
         if piece is None:
             name = self.feature_names[feature]
-            piece = display_feature(name)
-            if name.startswith("char__") and len(piece.strip()) < 2:
+            # A comma or full stop at the edge of a character n-gram (诉, / 接,) is not a word a reader can use.
+            piece = display_feature(name).strip(_EDGE_MARKS)
+            if name.startswith("char__") and len(piece) < 2:
                 piece = ""
             for key, label in PLACEHOLDER_DISPLAY.items():
                 piece = piece.replace(key, label)
