@@ -46,8 +46,9 @@ PLACEHOLDER_DISPLAY = {
 }
 assert set(PLACEHOLDER_DISPLAY) == set(PLACEHOLDERS)
 
-# Review reasons under which a note says nothing about the borrower (low_confidence is not one of them).
+# Punctuation stripped from the edges of a piece of evidence.
 _EDGE_MARKS = " ,.!?;:，。！？；：、"
+# Review reasons under which a note says nothing about the borrower (low_confidence is not one of them).
 NO_BASIS_REASONS = frozenset({"empty", "not_chinese", "too_short", "no_basis"})
 
 
