@@ -21,6 +21,7 @@ from sklearn.metrics import f1_score
 
 from .evaluate import cjk_font, macro_f1
 from .text import mask_pii, normalize
+from .validate import near_duplicates
 
 # --- words --------------------------------------------------------------------------------------------
 
@@ -175,8 +176,6 @@ def near_duplicate_pairs(df: pd.DataFrame, threshold: float = 0.8, text_column: 
 
     A pair across labels is a labelling question; a pair across the CV split inflates the CV score.
     """
-    from .validate import near_duplicates
-
     texts = df[text_column].fillna("").astype(str).tolist()
     pairs = near_duplicates(texts, threshold)
     others = [c for c in df.columns if c != text_column]
