@@ -375,7 +375,11 @@ def worst_errors(
 
 def type_display_names(names: Mapping[str, str], warn: bool = True) -> dict[str, str]:
     """Axis labels for the types: ``"自信型\\nconfident"`` when a CJK font exists (set as matplotlib's font),
-    else the slugs, with a printed warning. Never a label the font cannot draw (boxes)."""
+    else the slugs, with a printed warning. Never a label the font cannot draw (boxes).
+
+    Setting the font is this notebook helper's job: it changes the session's rcParams on purpose (a notebook
+    wants every later plot to draw Chinese). Library code does not call it; scope it with
+    ``matplotlib.rc_context()`` where the change must not outlive a block."""
     font = cjk_font()
     if font is None:
         if warn:
