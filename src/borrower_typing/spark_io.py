@@ -54,11 +54,32 @@ def get_spark(master: str | None = None, app_name: str = "borrower-typing") -> S
     if active is not None:
         return active
     builder = SparkSession.builder.appName(app_name)
+    python = None
     if master and not _master_configured():
         builder = builder.master(master)
         if master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
-            builder = builder.config("spark.pyspark.python", sys.executable)
-    return builder.getOrCreate()
+            python = sys.executable
+    with _environ("PYSPARK_PYTHON", python):
+        return builder.getOrCreate()
+
+
+@contextlib.contextmanager
+def _environ(name: str, value: str | None) -> Iterator[None]:
+    """``os.environ[name] = value`` for the ``with`` block only (None: unchanged). The SparkContext reads
+    ``PYSPARK_PYTHON`` once, when it is created (the ``spark.pyspark.python`` setting does not reach the
+    workers' interpreter in local mode), so the variable need not outlive the session's creation."""
+    if value is None:
+        yield
+        return
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 def _master_configured() -> bool:
