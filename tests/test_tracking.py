@@ -12,11 +12,17 @@ def test_tracking_uri_resolution(monkeypatch):
     assert resolve_tracking_uri("sqlite:///given.db") == "sqlite:///given.db"
 
 
-def test_using_tracking_uri_restores_the_global(tmp_path):
+def test_using_tracking_uri_restores_the_global_and_the_variable(tmp_path, monkeypatch):
+    import os
+
     before = mlflow.get_tracking_uri()
     uri = f"sqlite:///{tmp_path / 'x.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///given.db")
+    env_before = os.environ["MLFLOW_TRACKING_URI"]
     with tracking.using_tracking_uri(uri) as ml:
         assert ml.get_tracking_uri() == uri
+    assert os.environ["MLFLOW_TRACKING_URI"] == env_before
+    monkeypatch.undo()
     assert mlflow.get_tracking_uri() == before
 
 

@@ -7,6 +7,7 @@ global URI is set only inside ``using_tracking_uri`` (and restored after).
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -23,6 +24,7 @@ from .serving import TypingPyfunc
 
 __all__ = ["DEFAULT_TRACKING_URI", "resolve_tracking_uri"]  # re-exported
 CHAMPION = "champion"
+ENV = "MLFLOW_TRACKING_URI"
 PACKAGE_DIR = Path(__file__).parent
 
 
@@ -31,13 +33,21 @@ def using_tracking_uri(uri: str) -> Iterator[Any]:
     """``mlflow`` with its global tracking URI set to ``uri`` for the ``with`` block, then put back (the
     fluent API — runs, experiments, ``spark_udf`` — reads only that global)."""
     import mlflow  # seconds to import: only commands that track pay for it
+    from mlflow.tracking._tracking_service import utils as uri_state
 
-    before = mlflow.get_tracking_uri()
+    # set_tracking_uri also writes $MLFLOW_TRACKING_URI; restoring through get_tracking_uri() would pin the
+    # global (and the variable) to whatever it resolved to. So put back both exactly as they were: the
+    # module's own global (None when never set) and the variable.
+    before, before_env = uri_state._tracking_uri, os.environ.get(ENV)
     mlflow.set_tracking_uri(uri)
     try:
         yield mlflow
     finally:
         mlflow.set_tracking_uri(before)
+        if before_env is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = before_env
 
 
 def git_commit(cwd: str | Path | None = None) -> str:
