@@ -254,3 +254,12 @@ def test_cli_bad_rules_file_exits_2(tmp_path):
     path.write_text("negation: {cues: '不得'}\nsources: {}\nforbidden: [{id: x}]\nrequired: []\n", encoding="utf-8")
     result = runner.invoke(app, ["labels", "check", "--rules", str(path)])
     assert result.exit_code == 2 and "forbidden.0.patterns" in result.stderr
+
+
+def test_misspelt_scope_in_rules_file_is_refused(tmp_path):
+    raw_rules = yaml.safe_load(default_rules_path().read_text(encoding="utf-8"))
+    raw_rules["required"][5]["scope"] = "decesed"
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(raw_rules, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"required\.5\.scope.*decesed"):
+        load_rules(path)

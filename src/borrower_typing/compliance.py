@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from .labels import LabelSet, load_labels
+from .labels import CLASSES, LabelSet, load_labels
 
 # A clause ends at sentence punctuation, a comma or a line break: a negation does not reach past it.
 _CLAUSE_END = re.compile(r"[。；;！!？?，,\n]")
@@ -80,6 +80,15 @@ class RequiredRule(BaseModel):
                     re.compile(pattern)
                 except re.error as exc:
                     raise ValueError(f"bad pattern {pattern!r}: {exc}") from exc
+        return value
+
+    @field_validator("scope")
+    @classmethod
+    def _known_scope(cls, value: str | list[str]) -> str | list[str]:
+        # A misspelt scope would silently check nothing: refuse it.
+        for scope in [value] if isinstance(value, str) else value:
+            if scope != "common" and scope not in CLASSES:
+                raise ValueError(f"unknown scope {scope!r} (common or a type slug)")
         return value
 
     @property
@@ -202,8 +211,6 @@ def _missing(labels: LabelSet, rules: RuleSet) -> list[Finding]:
     for rule in rules.required:
         for scope in rule.scopes:
             text, field = _scope_text(labels, scope)
-            if text is None:
-                continue
             for group in rule.groups:
                 if not any(re.search(p, text) for p in group):
                     missing = f"缺少：{' / '.join(group)}"
@@ -211,14 +218,10 @@ def _missing(labels: LabelSet, rules: RuleSet) -> list[Finding]:
     return findings
 
 
-def _scope_text(labels: LabelSet, scope: str) -> tuple[str | None, str]:
+def _scope_text(labels: LabelSet, scope: str) -> tuple[str, str]:
     if scope == "common":
         return "\n".join(labels.common_rules), "common_rules"
-    try:
-        info = labels.info(scope)
-    except KeyError:
-        return None, ""
-    s = info.strategy
+    s = labels.info(scope).strategy
     return ("\n".join([s.aim, *s.steps, *s.avoid]) if s else ""), "strategy"
 
 
