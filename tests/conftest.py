@@ -64,3 +64,30 @@ def tracking_uri(tmp_path, monkeypatch) -> str:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.chdir(tmp_path)
     return uri
+
+
+def check_review_contract(rows: pd.DataFrame, labels) -> None:
+    """The output contract on scored rows from any engine (booleans and numbers may come back as text from
+    CSV): a review row carries type ``none`` (待人工复核) and the none guidance, the model's guess is in
+    ``best_guess`` on every row, ``confidence`` equals ``best_guess_confidence``, ``alternatives`` is a list
+    of ``{type, confidence}`` (a JSON string in CSV/xlsx)."""
+    import json
+
+    from borrower_typing.labels import TYPES
+
+    review = rows["needs_review"].map(lambda v: str(v) == "True")
+    assert review.any() and (~review).any(), "the check needs review rows and typed rows"
+    flagged, typed = rows[review], rows[~review]
+    assert (flagged["type"] == "none").all() and (flagged["type_zh"] == labels.name_zh("none")).all()
+    assert (flagged["type_zh"] == "待人工复核").all()
+    assert flagged["review_reason"].map(bool).all() and not typed["review_reason"].fillna("").map(bool).any()
+    assert rows["best_guess"].isin(TYPES).all()
+    assert (typed["type"] == typed["best_guess"]).all() and typed["type"].isin(TYPES).all()
+    assert (rows["confidence"].astype(float) == rows["best_guess_confidence"].astype(float)).all()
+    if "strategy" in rows.columns:
+        assert (flagged["strategy"] == labels.strategy_text("none")).all()
+        assert [s for s, t in zip(typed["strategy"], typed["type"], strict=True) if s != labels.strategy_text(t)] == []
+    for cell in rows["alternatives"]:
+        alternatives = json.loads(cell) if isinstance(cell, str) else [dict(a) for a in cell]
+        assert len(alternatives) == 2 and all(set(a) == {"type", "confidence"} for a in alternatives), cell
+        assert all(a["type"] in TYPES and 0.0 <= a["confidence"] <= 1.0 for a in alternatives)

@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("scorer", "features", "review", "schema", "explainer", "compliance"),  # the numbers, the rules, the output schema
     ("predictor", "bundle", "pipeline"),  # texts -> arrays; model folders; the scikit-learn pipeline
     ("model",),  # TypingModel: predictor + explainer + labels
-    ("predict", "serving", "console", "data", "cases", "validate"),  # API, pyfunc, tables, per-case rule
+    ("predict", "stdin", "serving", "console", "data", "cases", "validate"),  # API, pyfunc, tables, per-case rule
     ("tracking", "evaluate"),  # MLflow; reports
     ("batch", "explore", "spark_io", "spark_model", "train"),  # engines' parts and jobs
     ("spark",),  # the Spark engine

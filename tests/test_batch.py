@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -167,3 +169,42 @@ def test_case_of_mild_broken_promises_is_serial_promiser(model_dir, tmp_path):
     assert summary.cases_output == cases_output_path(tmp_path / "out.xlsx")
     assert cases["type"].tolist() == ["serial_promiser"]
     assert cases["notes"].tolist() == ["4"]
+
+
+CONTRACT_NOTES = [
+    "你去告啊我不怕",
+    "",
+    "关机",
+    "客户哭诉被骗了，孩子还在住院",
+    "好",
+    "家属称借款人已经病故",
+    "13800000000",
+]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".parquet", ".jsonl"])
+def test_review_rows_carry_type_none_in_every_output_format(model_dir, labels, tmp_path, suffix):
+    from tests.conftest import check_review_contract
+
+    write_export(tmp_path / "in.csv", CONTRACT_NOTES)
+    out_path = tmp_path / f"out{suffix}"
+    summary = score_file(model_dir, tmp_path / "in.csv", out_path, text_fallbacks=["催记内容"], case_column="案件编号")
+    out = read_table(out_path) if suffix in (".csv", ".xlsx") else None
+    if suffix == ".parquet":
+        out = pd.read_parquet(out_path)
+        assert all(isinstance(a, np.ndarray | list) for a in out["alternatives"])  # a list column, not text
+    elif suffix == ".jsonl":
+        out = pd.read_json(out_path, lines=True, dtype=False)
+        raw = [json.loads(line) for line in out_path.read_text(encoding="utf-8").splitlines()]
+        assert all(isinstance(r["alternatives"], list) and isinstance(r["review_reason"], str) for r in raw)
+    check_review_contract(out, labels)
+    assert out["type"].iloc[1] == "none" and out["review_reason"].iloc[1] == "empty"
+    # the summary counts types of the rows a person need not check, and the review rows apart
+    review = out["needs_review"].map(lambda v: str(v) == "True")
+    assert sum(summary.type_counts.values()) == (~review).sum() == summary.rows - sum(summary.review_counts.values())
+    assert "none" not in summary.type_counts
+    cases = read_table(cases_output_path(out_path)) if suffix in (".csv", ".xlsx") else None
+    if cases is not None:
+        flagged = cases[cases["needs_review"].map(lambda v: str(v) == "True")]
+        assert (flagged["type"] == "none").all() and flagged["best_guess"].isin(CLASSES).all()
+        assert (flagged["strategy"] == labels.strategy_text("none")).all()

@@ -31,6 +31,8 @@ def test_predict_json(model_dir):
     assert result.exit_code == 0, result.output
     answer = json.loads(result.output)
     assert answer["type"] == "confident" and answer["strategy"]
+    assert answer["best_guess"] == "confident" and answer["best_guess_confidence"] == answer["confidence"]
+    assert answer["review_reason"] == "" and isinstance(answer["alternatives"], list)
 
 
 def test_predict_readable(model_dir):
@@ -39,13 +41,21 @@ def test_predict_readable(model_dir):
     assert "死亡" in result.output and "deceased" in result.output and "1161" in result.output
 
 
-def test_predict_stdin_one_json_line_per_note(model_dir):
+def test_predict_stdin_one_json_line_per_input_line_blank_ones_included(model_dir):
     result = runner.invoke(
         app, ["predict", "-", "--model", str(model_dir)], input="你去告啊\n\n客户哭着说钱被骗了\n关机\n"
     )
-    lines = [json.loads(line) for line in result.output.strip().splitlines()]
-    assert [line["type"] for line in lines][:2] == ["confident", "victim"]
-    assert len(lines) == 3 and lines[2]["needs_review"]
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert len(lines) == 4
+    assert [line["type"] for line in lines][:3] == ["confident", "none", "victim"]
+    assert lines[1]["review_reason"] == "empty" and lines[3]["needs_review"] and lines[3]["type"] == "none"
+
+
+def test_predict_readable_review_row_shows_the_guess_as_a_guess(model_dir):
+    result = runner.invoke(app, ["predict", "关机", "--model", str(model_dir)])
+    assert result.exit_code == 0, result.output
+    assert "待人工复核 (none)" in result.output and "best guess" in result.output
 
 
 def test_predict_missing_model_is_a_clear_error(tmp_path):

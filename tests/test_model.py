@@ -29,13 +29,18 @@ def test_prediction_fields(trained_model):
     assert pred.type == "deceased" and pred.type_zh == "死亡"
     assert 0.0 <= pred.confidence <= 1.0
     assert len(pred.alternatives) == 2
-    assert all(a["type"] in TYPES and a["probability"] <= pred.confidence for a in pred.alternatives)
+    assert all(set(a) == {"type", "confidence"} for a in pred.alternatives)
+    assert all(a["type"] in TYPES and a["confidence"] <= pred.confidence for a in pred.alternatives)
+    assert not pred.needs_review and pred.review_reason == ""
+    assert (pred.best_guess, pred.best_guess_confidence) == (pred.type, pred.confidence)
     assert pred.evidence and all(isinstance(e, str) and e for e in pred.evidence)
     assert "1161" in pred.strategy
     assert set(pred.to_dict()) == {
         "type",
         "type_zh",
         "confidence",
+        "best_guess",
+        "best_guess_confidence",
         "alternatives",
         "needs_review",
         "review_reason",
@@ -45,9 +50,14 @@ def test_prediction_fields(trained_model):
     json.dumps(pred.to_dict(), ensure_ascii=False)
 
 
-def test_type_is_never_none(trained_model):
-    for pred in trained_model.predict(["关机", "已结清，无其他", "地址已更新"]):
-        assert pred.type in TYPES
+def test_the_guess_is_always_a_type_and_a_review_row_never_carries_it(trained_model):
+    for pred in trained_model.predict(["关机", "已结清，无其他", "地址已更新", "", "客户称下周五一定还"]):
+        assert pred.best_guess in TYPES and pred.confidence == pred.best_guess_confidence
+        if pred.needs_review:
+            assert (pred.type, pred.type_zh) == ("none", "待人工复核")
+            assert pred.strategy == trained_model.labels.strategy_text("none")
+        else:
+            assert pred.type == pred.best_guess and pred.review_reason == ""
 
 
 @pytest.mark.parametrize(
@@ -64,6 +74,7 @@ def test_type_is_never_none(trained_model):
 def test_review_reasons(trained_model, note, reason):
     pred = trained_model.predict([note])[0]
     assert pred.needs_review and pred.review_reason == reason
+    assert pred.type == "none" and pred.best_guess in TYPES
     # no basis for a type: the review guidance, not the guessed type's playbook
     assert pred.strategy == trained_model.labels.strategy_text("none")
 
@@ -72,7 +83,9 @@ def test_low_confidence_goes_to_review(trained_model):
     model = TypingModel(trained_model.pipeline, trained_model.labels, threshold=1.01)
     pred = model.predict(["你去起诉啊，我一点都不怕"])[0]
     assert pred.review_reason == "low_confidence"
-    assert pred.strategy == model.labels.strategy_text(pred.type)
+    # the guess is kept apart from the type a person acts on, and the strategy is the review guidance
+    assert pred.type == "none" and pred.best_guess == "confident" and pred.best_guess_confidence < 1.01
+    assert pred.strategy == model.labels.strategy_text("none")
 
 
 def test_evidence_comes_from_the_note(trained_model):
@@ -102,10 +115,14 @@ def test_predict_frame_keeps_rows_and_columns(trained_model):
         "confidence",
         "needs_review",
         "review_reason",
+        "best_guess",
+        "best_guess_confidence",
         "alternatives",
         "evidence",
         "strategy",
     } <= set(out.columns)
+    assert out.loc[20, "type"] == "none" and out.loc[20, "best_guess"] in TYPES
+    assert all(isinstance(a, list) and len(a) == 2 for a in out["alternatives"])
 
 
 def test_predict_frame_missing_column(trained_model):

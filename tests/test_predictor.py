@@ -20,5 +20,5 @@ def test_predictor_matches_the_model(trained_model):
     s = trained_model.predictor.score([normalize(n) for n in notes])
     preds = trained_model.predict(notes)
     for i, p in enumerate(preds):
-        assert p.type == trained_model.predictor.type_names[s.order[i, 0]]
-        assert p.review_reason == s.reasons[i]
+        assert p.best_guess == trained_model.predictor.type_names[s.order[i, 0]]
+        assert p.review_reason == (s.reasons[i] or "")

@@ -25,9 +25,10 @@ def test_predict_answers_once_per_note(trained_model, batch):
     preds = trained_model.predict(batch)
     assert len(preds) == len(batch)
     for pred in preds:
-        assert pred.type in TYPES
-        assert 0.0 <= pred.confidence <= 1.0
-        assert pred.needs_review == (pred.review_reason is not None)
+        assert pred.best_guess in TYPES
+        assert pred.type == ("none" if pred.needs_review else pred.best_guess)
+        assert 0.0 <= pred.confidence == pred.best_guess_confidence <= 1.0
+        assert pred.needs_review == (pred.review_reason != "")
 
 
 @SETTINGS

@@ -1,5 +1,11 @@
 from borrower_typing.labels import NONE
-from borrower_typing.review import NO_BASIS_REASONS, case_review_reason, note_review_reason, strategy_key
+from borrower_typing.review import (
+    NO_BASIS_REASONS,
+    case_review_reason,
+    note_review_reason,
+    shown_type,
+    strategy_key,
+)
 
 
 def test_note_review_reasons_in_order_of_precedence():
@@ -17,6 +23,8 @@ def test_case_review_reasons():
     assert case_review_reason(2, 0.9, 0.3) == ""
 
 
-def test_no_basis_notes_get_the_none_playbook():
-    assert all(strategy_key("victim", r) == NONE for r in NO_BASIS_REASONS)
-    assert strategy_key("victim", "low_confidence") == "victim" and strategy_key("victim", None) == "victim"
+def test_every_review_row_gets_type_none_and_the_none_playbook():
+    for reason in [*NO_BASIS_REASONS, "low_confidence"]:
+        assert shown_type("victim", reason) == NONE and strategy_key("victim", reason) == NONE
+    assert shown_type("victim", None) == "victim" and shown_type("victim", "") == "victim"
+    assert strategy_key("victim", None) == "victim"

@@ -1,13 +1,17 @@
+import json
+
 import pandas as pd
 import pytest
 
 from borrower_typing.data import DataError
 from borrower_typing.schema import (
+    CASE_COLUMNS,
     NOTE_COLUMNS,
     STRATEGY,
     cases_output_path,
     check_columns,
     check_overwrite,
+    flatten_for,
     join_output,
     kept_columns,
     mlflow_signature,
@@ -27,17 +31,25 @@ def test_note_columns_are_defined_once_and_typed():
         "confidence",
         "needs_review",
         "review_reason",
+        "best_guess",
+        "best_guess_confidence",
         "alternatives",
         "evidence",
     ]
     assert note_names() == [*note_names(False), "strategy"]
     kinds = {c.name: c.kind for c in (*NOTE_COLUMNS, STRATEGY)}
     assert kinds["confidence"] == "double" and kinds["needs_review"] == "boolean" and kinds["type"] == "string"
+    assert kinds["best_guess_confidence"] == "double" and kinds["alternatives"] == "alternatives"
+    # the case rows carry the same contract columns (no evidence: a case has no one text)
+    assert [c.name for c in CASE_COLUMNS][3:] == [n for n in note_names(False) if n != "evidence"]
 
 
 def test_mlflow_signature_is_derived_from_the_columns():
     sig = mlflow_signature()
     assert sig.outputs.input_names() == note_names()
+    alternatives = next(c for c in sig.outputs.inputs if c.name == "alternatives")
+    assert alternatives.type.to_dict()["type"] == "array"
+    assert {p.name for p in alternatives.type.dtype.properties} == {"type", "confidence"}
     assert [p.name for p in sig.params.params] == ["include_strategy", "include_probabilities"]
     assert sig.inputs.input_names() == ["text"]
 
@@ -49,6 +61,7 @@ def test_spark_schema_is_derived_from_the_columns():
     schema = spark_schema(["victim", "none"], probabilities=True)
     assert schema.fieldNames() == [*note_names(False), *probability_names(["victim", "none"])]
     assert schema["confidence"].dataType.typeName() == "double"
+    assert schema["alternatives"].dataType.simpleString() == "array<struct<type:string,confidence:double>>"
 
 
 def test_pick_text_column():
@@ -96,3 +109,15 @@ def test_predictions_frame_columns(trained_model):
     frame = predictions_frame(preds)
     assert list(frame.columns) == note_names()
     assert frame.loc[1, "review_reason"] == "empty" and frame.loc[0, "review_reason"] in ("", "low_confidence")
+    assert frame.loc[1, "type"] == "none" and frame.loc[1, "best_guess"] != "none"
+
+
+def test_alternatives_are_a_list_and_a_json_string_only_in_flat_formats(trained_model):
+    frame = predictions_frame(trained_model.predict(["客户称下周五一定还"]))
+    assert isinstance(frame.loc[0, "alternatives"], list)
+    for fmt in ("jsonl", "parquet"):
+        assert flatten_for(frame, fmt)["alternatives"].tolist() == frame["alternatives"].tolist()
+    for fmt in ("csv", "xlsx"):
+        cell = flatten_for(frame, fmt).loc[0, "alternatives"]
+        assert json.loads(cell) == frame.loc[0, "alternatives"] and " " not in cell
+    assert isinstance(frame.loc[0, "alternatives"], list)  # flattening copies; the frame is left as it was

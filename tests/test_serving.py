@@ -31,3 +31,19 @@ def test_params_add_class_probabilities(trained_model):
     expected = [[p.probabilities[c] for c in trained_model.classes_] for p in trained_model.predict(notes)]
     assert out[columns].to_numpy().tolist() == expected
     assert not any(c.startswith("p_") for c in TypingPyfunc(trained_model).predict(notes).columns)
+
+
+def test_the_served_model_follows_the_review_contract(model_dir, labels, tmp_path):
+    """Through MLflow's own loader (what ``mlflow models serve`` and ``spark_udf`` call)."""
+    import mlflow
+
+    from borrower_typing.spark_model import wrap_bundle
+    from tests.conftest import check_review_contract
+
+    served = mlflow.pyfunc.load_model(str(wrap_bundle(model_dir, tmp_path / "model")))
+    notes = ["你去告啊我不怕", "", "关机", "客户哭诉被骗了", "好"]
+    out = served.predict(pd.DataFrame({"text": notes}))
+    check_review_contract(out, labels)
+    assert out["type"].tolist()[1:3] == ["none", "none"] and out["best_guess"].tolist()[0] == "confident"
+    assert out["best_guess_confidence"].dtype == float
+    assert all(isinstance(a, list) for a in out["alternatives"])

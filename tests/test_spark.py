@@ -54,8 +54,27 @@ def test_every_note_gets_the_local_engines_type_and_confidence(outputs):
     assert spark["type"].tolist() == local["type"].tolist()
     diff = (spark["confidence"].astype(float) - local["confidence"].astype(float)).abs()
     assert diff.max() <= 1e-9
-    for column in ("needs_review", "review_reason", "evidence", "alternatives", "strategy"):
+    for column in (
+        "needs_review",
+        "review_reason",
+        "best_guess",
+        "best_guess_confidence",
+        "evidence",
+        "alternatives",
+        "strategy",
+    ):
         assert spark[column].fillna("").tolist() == local[column].fillna("").tolist(), column
+
+
+@pytest.mark.slow
+def test_spark_rows_and_cases_follow_the_review_contract(outputs, labels):
+    from tests.conftest import check_review_contract
+
+    check_review_contract(read_table(outputs / "spark.csv"), labels)
+    cases = read_table(outputs / "spark.cases.csv")
+    flagged = cases[cases["needs_review"] == "True"]
+    assert len(flagged) and (flagged["type"] == "none").all() and (flagged["type_zh"] == "待人工复核").all()
+    assert (flagged["strategy"] == labels.strategy_text("none")).all() and (flagged["best_guess"] != "none").all()
 
 
 @pytest.mark.slow
@@ -90,8 +109,11 @@ def test_library_in_a_users_own_job(spark, trained_model, model_dir):
     out = bspark.score_spark_frame(sdf, str(model_dir), text_column="内容").orderBy("id").toPandas()
     expected = trained_model.predict_frame(pd.DataFrame({"内容": notes}), text_column="内容")
     assert list(out.columns) == ["id", *expected.columns]
-    for column in ("type", "review_reason", "evidence", "alternatives", "strategy"):
+    for column in ("type", "type_zh", "review_reason", "best_guess", "evidence", "strategy"):
         assert out[column].tolist() == expected[column].tolist(), column
+    as_dicts = [[a.asDict() if hasattr(a, "asDict") else dict(a) for a in cell] for cell in out["alternatives"]]
+    assert as_dicts == expected["alternatives"].tolist()  # an array of structs, not text
+    assert out["type"].tolist()[2:5] == ["none"] * 3
     assert out["confidence"].tolist() == expected["confidence"].tolist()
     assert out["needs_review"].tolist() == expected["needs_review"].tolist()
 

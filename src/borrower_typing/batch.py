@@ -26,6 +26,7 @@ from .schema import (
     cases_output_path,
     check_columns,
     check_overwrite,
+    flatten_for,
     join_output,
     kept_columns,
     pick_text_column,
@@ -74,7 +75,7 @@ class ScoredChunk:
 
     rows: int
     columns: list[str]
-    types: list[str]
+    types: list[str]  # of the rows not sent to review
     reasons: list[str]
     payload: bytes | None = None
     frame: pd.DataFrame | None = None
@@ -103,12 +104,13 @@ def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
     model = _worker_model(job.model_path)
     preds = model.predict(chunk[job.text_column].tolist(), strategy=job.strategy)
     out = join_output(chunk if job.keep is None else chunk[job.keep], predictions_frame(preds, strategy=job.strategy))
+    out = flatten_for(out, job.out_format)  # alternatives: a list, or a JSON string in CSV/xlsx cells
     if len(out) != len(chunk):  # the promise this module makes; never trade it for speed
         raise RuntimeError(f"rows {chunk.index[0]}–{chunk.index[-1]}: {len(chunk)} in, {len(out)} out")
     scored = ScoredChunk(
         rows=len(out),
         columns=list(out.columns),
-        types=[p.type for p in preds],
+        types=[p.type for p in preds if not p.needs_review],  # the summary's type counts leave review rows out
         reasons=[p.review_reason or "" for p in preds],
     )
     if job.out_format in TEXT_FORMATS:
@@ -177,7 +179,7 @@ def score_file(
     if agg is not None:
         table = agg.result(model).rename(columns={"case": case_column})
         with TableWriter(cases_path, encoding=output_encoding, overwrite=overwrite) as cw:
-            cw.write(table if strategy else table.drop(columns=["strategy"]))
+            cw.write(flatten_for(table if strategy else table.drop(columns=["strategy"]), cw.fmt))
         summary.cases_output, summary.cases = cases_path, len(table)
     summary.seconds = time.perf_counter() - start
     return summary

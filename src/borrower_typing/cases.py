@@ -28,8 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .labels import NONE, LabelSet
-from .review import NO_TEXT_REASONS, case_review_reason
-from .schema import format_alternatives
+from .review import NO_TEXT_REASONS, case_review_reason, shown_type, strategy_key
 
 # How many unparseable times the warning quotes.
 _QUOTED = 5
@@ -113,8 +112,8 @@ class CaseAggregator:
         self._has_times = self._has_times or times is not None
 
     def result(self, model: CaseModel) -> pd.DataFrame:
-        """One row per case: case, notes, notes_with_basis, type, type_zh, confidence, needs_review,
-        review_reason, alternatives, strategy."""
+        """One row per case: ``schema.CASE_COLUMNS`` then strategy (a review case: type none, the guess in
+        best_guess, the none guidance)."""
         when = self._parsed_times() if self._has_times else None
         rows = []
         type_names = [self.classes[i] for i in self.type_idx]
@@ -132,20 +131,23 @@ class CaseAggregator:
             conf = float(dist[order[0]])
             with_basis = int(sum(1 for *_, b in notes if b >= 0.5))
             reason = case_review_reason(with_basis, conf, model.threshold)
+            shown = shown_type(top, reason)  # the review contract, as for notes
             rows.append(
                 {
                     "case": "" if isinstance(case, tuple) else case,
                     "notes": n,
                     "notes_with_basis": with_basis,
-                    "type": top,
-                    "type_zh": model.labels.name_zh(top),
+                    "type": shown,
+                    "type_zh": model.labels.name_zh(shown),
                     "confidence": round(conf, 4),
                     "needs_review": bool(reason),
                     "review_reason": reason,
-                    "alternatives": format_alternatives(
-                        [{"type": type_names[j], "probability": float(dist[j])} for j in order[1:3]]
-                    ),
-                    "strategy": model.labels.strategy_text(top),
+                    "best_guess": top,
+                    "best_guess_confidence": round(conf, 4),
+                    "alternatives": [
+                        {"type": type_names[j], "confidence": round(float(dist[j]), 4)} for j in order[1:3]
+                    ],
+                    "strategy": model.labels.strategy_text(strategy_key(top, reason)),
                 }
             )
         return pd.DataFrame(rows)

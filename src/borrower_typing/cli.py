@@ -135,28 +135,28 @@ def predict(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per note.")] = False,
     evidence: Annotated[int, typer.Option(help="How many evidence pieces to show.")] = 5,
 ) -> None:
-    """Type one note (or one note per line from standard input with '-')."""
+    """Type one note; with '-', one JSON line per input line (blank lines too), in order."""
     from .predict import load_model
 
-    notes = [note] if note != "-" else _stdin_notes()
     try:
         typing_model = load_model(model, _tracking_uri())
     except _errors() as exc:
         _fail(str(exc))
-    preds = typing_model.predict(notes, evidence=evidence)
-    if as_json or len(notes) > 1:
-        for p in preds:
-            sys.stdout.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+    if note == "-":
+        from .stdin import predict_lines
+
+        try:
+            predict_lines(typing_model, sys.stdin, sys.stdout, evidence=evidence)
+        except DataError as exc:
+            _fail(str(exc))
+        return
+    pred = typing_model.predict([note], evidence=evidence)[0]
+    if as_json:
+        sys.stdout.write(json.dumps(pred.to_dict(), ensure_ascii=False) + "\n")
         return
     from .console import render_prediction
 
-    render_prediction(notes[0], preds[0])
-
-
-def _stdin_notes() -> list[str]:
-    text = sys.stdin.read()
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines or [text]
+    render_prediction(note, pred)
 
 
 @app.command()

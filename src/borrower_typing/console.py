@@ -16,10 +16,12 @@ def render_prediction(note: str, pred: Prediction) -> None:
     console = Console(highlight=False)
     head = Text()
     head.append(f"{pred.type_zh} ({pred.type})", style="bold")
-    head.append(f"   置信度 confidence {pred.confidence:.2f}")
-    if pred.needs_review:
+    if pred.needs_review:  # the guess is shown as a guess, never as the type
         head.append(f"\n需人工复核 needs review: {pred.review_reason}", style="bold yellow")
-    alts = ", ".join(f"{a['type']} {a['probability']:.2f}" for a in pred.alternatives)
+        head.append(f"\n模型猜测 best guess: {pred.best_guess}   confidence {pred.best_guess_confidence:.2f}")
+    else:
+        head.append(f"   置信度 confidence {pred.confidence:.2f}")
+    alts = ", ".join(f"{a['type']} {a['confidence']:.2f}" for a in pred.alternatives)
     body = [
         f"备选 alternatives: {alts}",
         f"依据 evidence: {' | '.join(pred.evidence) if pred.evidence else '-'}",
@@ -47,6 +49,6 @@ def render_summary(summary) -> None:
         file=out,
     )
     counts = ", ".join(f"{k} {v}" for k, v in summary.type_counts.most_common())
-    print(f"types (incl. rows needing review): {counts}", file=out)
+    print(f"types (rows not needing review): {counts or '-'}", file=out)
     if summary.cases_output:
         print(f"{summary.cases:,} cases -> {summary.cases_output}", file=out)

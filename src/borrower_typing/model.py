@@ -19,7 +19,7 @@ from .bundle import TRUSTED_TYPES, find_bundle, read_bundle, write_bundle
 from .explainer import Explainer
 from .labels import LabelSet, load_labels
 from .predictor import Predictor, Scores
-from .review import NO_BASIS_REASONS, strategy_key
+from .review import NO_BASIS_REASONS, shown_type, strategy_key
 from .schema import join_output, predictions_frame
 from .scorer import LinearScorer, NotCompilable
 from .text import normalize, texts_of
@@ -34,14 +34,22 @@ __all__ = ["NO_BASIS_REASONS", "TRUSTED_TYPES", "Prediction", "TypingModel", "fi
 
 @dataclass(frozen=True)
 class Prediction:
-    """One note's answer (immutable: identical notes share one)."""
+    """One note's answer (immutable: identical notes share one).
+
+    The review contract (``review``): when ``needs_review``, ``type`` is ``none`` (待人工复核) and ``strategy``
+    the none guidance; ``best_guess``/``best_guess_confidence`` always hold the model's top type and its
+    probability, and ``confidence`` equals ``best_guess_confidence``. ``review_reason`` is "" when none.
+    ``alternatives``: the next two types as ``{"type": slug, "confidence": p}``.
+    """
 
     type: str
     type_zh: str
     confidence: float
+    best_guess: str
+    best_guess_confidence: float
     alternatives: list[dict[str, float | str]]
     needs_review: bool
-    review_reason: str | None
+    review_reason: str
     evidence: list[str]
     strategy: str
     probabilities: dict[str, float] = field(default_factory=dict, repr=False)
@@ -154,23 +162,27 @@ class TypingModel:
         if not notes:
             return []
         s: Scores = self.predictor.score(notes)
-        shown = self.explainer.evidence(s.X, s.top_class, evidence) if evidence else None
+        explained = self.explainer.evidence(s.X, s.top_class, evidence) if evidence else None
         names = self.predictor.type_names
         out = []
         for i in range(len(notes)):
             top = names[s.order[i, 0]]
             reason = s.reasons[i]
+            shown = shown_type(top, reason)
+            p_top = round(float(s.type_p[i, s.order[i, 0]]), 4)
             out.append(
                 Prediction(
-                    type=top,
-                    type_zh=self._names[top],
-                    confidence=round(float(s.type_p[i, s.order[i, 0]]), 4),
+                    type=shown,
+                    type_zh=self._names.get(shown) or self.labels.name_zh(shown),
+                    confidence=p_top,
+                    best_guess=top,
+                    best_guess_confidence=p_top,
                     alternatives=[
-                        {"type": names[j], "probability": round(float(s.type_p[i, j]), 4)} for j in s.order[i, 1:3]
+                        {"type": names[j], "confidence": round(float(s.type_p[i, j]), 4)} for j in s.order[i, 1:3]
                     ],
                     needs_review=reason is not None,
-                    review_reason=reason,
-                    evidence=shown[i] if shown is not None else [],
+                    review_reason=reason or "",
+                    evidence=explained[i] if explained is not None else [],
                     strategy=self.strategy(top, reason) if strategy else "",
                     probabilities=dict(zip(self.classes_, s.proba[i].tolist(), strict=True)),
                 )

@@ -1,4 +1,10 @@
-"""The review rule, once: when a note, or a case, goes to a person instead of being typed automatically."""
+"""The review rule, once: when a note, or a case, goes to a person instead of being typed automatically.
+
+The output contract every engine follows: a row sent to review (any reason) carries type ``none`` (its
+Chinese name from the labels file, 待人工复核) and the ``none`` guidance as its strategy; the model's guess and
+its probability stay in ``best_guess`` / ``best_guess_confidence`` (filled on every row, equal to ``type`` /
+``confidence`` when the row is not sent to review). ``confidence`` is always the guess's probability.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +45,12 @@ def case_review_reason(notes_with_basis: int, confidence: float, threshold: floa
     return ""
 
 
+def shown_type(guess: str, reason: str | None) -> str:
+    """The type a row carries: the model's guess, or ``none`` when the row goes to review (for any reason:
+    a type on a row a person must still check would be acted on)."""
+    return NONE if reason else guess
+
+
 def strategy_key(slug: str, reason: str | None) -> str:
-    """Whose playbook a note gets: with no basis for typing, the guessed type's would mislead."""
-    return NONE if reason in NO_BASIS_REASONS else slug
+    """Whose playbook a row gets: a review row gets the ``none`` guidance, never its guessed type's."""
+    return shown_type(slug, reason)

@@ -7,6 +7,7 @@ pandas columns, the MLflow signature and the Spark schema are all derived from `
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,9 @@ from .errors import DataError
 if TYPE_CHECKING:  # pandas, MLflow and pyspark stay out of the one-note path
     import pandas as pd
 
-Kind = Literal["string", "double", "boolean"]
+# "alternatives": a list of {type, confidence} objects (a list column in pandas, JSON Lines and Parquet, an
+# array of structs in Spark and the MLflow signature, a JSON string in CSV and xlsx cells).
+Kind = Literal["string", "double", "boolean", "alternatives"]
 
 
 @dataclass(frozen=True)
@@ -30,14 +33,23 @@ class Column:
 
 
 # One row per note, in this order; ``strategy`` last and optional (``--no-strategy``).
+# The review contract (``review.shown_type``): a row with ``needs_review`` carries type ``none`` (待人工复核) and
+# the none guidance as strategy, never a type a person would act on; the model's guess is in ``best_guess``.
 NOTE_COLUMNS: tuple[Column, ...] = (
-    Column("type", "string", "borrower type slug (one of the nine types or none)"),
+    Column("type", "string", "borrower type slug to act on; 'none' (待人工复核) on every review row"),
     Column("type_zh", "string", "the type's Chinese name"),
-    Column("confidence", "double", "calibrated probability of the type, 4 decimals"),
+    Column(
+        "confidence",
+        "double",
+        "calibrated probability of the model's top type (= best_guess_confidence on every row, 4 decimals); "
+        "on a review row it belongs to the guess, not to 'none'",
+    ),
     Column("needs_review", "boolean", "true when a person should look at the note"),
     Column("review_reason", "string", "why it needs review ('' when it does not)"),
-    Column("alternatives", "string", "the next two types, 'slug:0.123; slug:0.045'"),
-    Column("evidence", "string", "the pieces of the note that decided, ' | '-separated"),
+    Column("best_guess", "string", "the model's top type on every row (= type when not sent to review)"),
+    Column("best_guess_confidence", "double", "its calibrated probability, 4 decimals"),
+    Column("alternatives", "alternatives", "the next two types: a list of {type, confidence}"),
+    Column("evidence", "string", "the pieces of the note that pushed toward best_guess, ' | '-separated"),
 )
 STRATEGY = Column("strategy", "string", "the handling strategy for the type")
 PROBABILITY_PREFIX = "p_"
@@ -48,8 +60,9 @@ CASE_COLUMNS: tuple[Column, ...] = (
     Column("case", "string", "the case ID"),
     Column("notes", "double", "notes in the case"),
     Column("notes_with_basis", "double", "notes that say something about the borrower"),
-    *NOTE_COLUMNS[:6],
+    *(c for c in NOTE_COLUMNS if c.name != "evidence"),
 )
+ALTERNATIVE_FIELDS = (("type", "string"), ("confidence", "double"))
 
 
 def note_names(strategy: bool = True) -> list[str]:
@@ -133,8 +146,25 @@ def cases_output_path(output_path: Path) -> Path:
 
 
 # --- output ---------------------------------------------------------------------------------------------
-def format_alternatives(alternatives: Sequence[dict[str, Any]]) -> str:
-    return "; ".join(f"{a['type']}:{a['probability']:.3f}" for a in alternatives)
+# Output formats whose cells cannot hold a list: ``alternatives`` goes in them as a JSON string.
+FLAT_FORMATS = ("csv", "xlsx")
+
+
+def alternatives_json(alternatives: Sequence[dict[str, Any]]) -> str:
+    """The cell form of ``alternatives`` for CSV and xlsx: compact JSON, as the Spark engine writes it."""
+    return json.dumps(list(alternatives), ensure_ascii=False, separators=(",", ":"))
+
+
+def flatten_for(frame: pd.DataFrame, fmt: str) -> pd.DataFrame:
+    """``frame`` as a format that has no list cells (csv, xlsx) holds it: list columns as JSON strings."""
+    if fmt not in FLAT_FORMATS:
+        return frame
+    listed = [c.name for c in (*NOTE_COLUMNS, *CASE_COLUMNS) if c.kind == "alternatives"]
+    out = frame.copy(deep=False)
+    for name in dict.fromkeys(listed):
+        if name in out.columns:
+            out[name] = [v if isinstance(v, str) else alternatives_json(v) for v in out[name]]
+    return out
 
 
 def predictions_frame(preds: Sequence[Any], strategy: bool = True) -> pd.DataFrame:
@@ -148,7 +178,9 @@ def predictions_frame(preds: Sequence[Any], strategy: bool = True) -> pd.DataFra
             "confidence": [p.confidence for p in preds],
             "needs_review": [p.needs_review for p in preds],
             "review_reason": [p.review_reason or "" for p in preds],
-            "alternatives": [format_alternatives(p.alternatives) for p in preds],
+            "best_guess": [p.best_guess for p in preds],
+            "best_guess_confidence": [p.best_guess_confidence for p in preds],
+            "alternatives": [[dict(a) for a in p.alternatives] for p in preds],
             "evidence": [" | ".join(p.evidence) for p in preds],
         }
     )
@@ -162,10 +194,16 @@ def mlflow_signature(params: bool = True) -> Any:
     """The pyfunc signature: a ``text`` column in, ``NOTE_COLUMNS`` + ``strategy`` out, both params."""
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
+    from mlflow.types.schema import Array, Object, Property
+
+    def spec(c: Column) -> ColSpec:
+        if c.kind == "alternatives":
+            return ColSpec(Array(Object([Property(n, k) for n, k in ALTERNATIVE_FIELDS])), c.name)
+        return ColSpec(c.kind, c.name)
 
     return ModelSignature(
         inputs=Schema([ColSpec("string", "text")]),
-        outputs=Schema([ColSpec(c.kind, c.name) for c in (*NOTE_COLUMNS, STRATEGY)]),
+        outputs=Schema([spec(c) for c in (*NOTE_COLUMNS, STRATEGY)]),
         params=ParamSchema(
             [ParamSpec("include_strategy", "boolean", True), ParamSpec("include_probabilities", "boolean", False)]
         )
@@ -175,8 +213,10 @@ def mlflow_signature(params: bool = True) -> Any:
 
 
 def spark_type(kind: Kind) -> Any:
-    from pyspark.sql.types import BooleanType, DoubleType, StringType
+    from pyspark.sql.types import ArrayType, BooleanType, DoubleType, StringType, StructField, StructType
 
+    if kind == "alternatives":
+        return ArrayType(StructType([StructField(n, spark_type(k)) for n, k in ALTERNATIVE_FIELDS]))  # type: ignore[arg-type]
     return {"string": StringType(), "double": DoubleType(), "boolean": BooleanType()}[kind]
 
 
@@ -187,4 +227,19 @@ def spark_schema(classes: Sequence[str] = (), probabilities: bool = False) -> An
     fields = [StructField(c.name, spark_type(c.kind)) for c in NOTE_COLUMNS]
     if probabilities:
         fields += [StructField(n, DoubleType()) for n in probability_names(classes)]
+    return StructType(fields)
+
+
+def spark_case_schema(case: str, extra: Sequence[tuple[str, Any]] = ()) -> Any:
+    """The Spark struct of a case row (``CASE_COLUMNS`` + ``strategy``), the case ID column named ``case``,
+    plus ``extra`` (name, Spark type) fields."""
+    from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+    fields = [
+        StructField(case, StringType()),
+        StructField("notes", LongType()),
+        StructField("notes_with_basis", LongType()),
+    ]
+    fields += [StructField(c.name, spark_type(c.kind)) for c in CASE_COLUMNS[3:]]
+    fields += [StructField(STRATEGY.name, StringType()), *(StructField(n, t) for n, t in extra)]
     return StructType(fields)

@@ -3,7 +3,8 @@
 Logged with ``loader_module="borrower_typing.serving"``: MLflow calls ``_load_pyfunc`` with the model's data
 folder, which holds the pickle-free bundle. Mapping the column to a list of notes matters: a bare text
 pipeline served through pyfunc sees a one-column DataFrame as a single sample. The columns are
-``schema.NOTE_COLUMNS`` (+ ``strategy``), as in every engine.
+``schema.NOTE_COLUMNS`` (+ ``strategy``), as in every engine: a review row has type ``none`` and the guess in
+``best_guess``; ``alternatives`` is a list of ``{type, confidence}``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ class TypingPyfunc:
         include_strategy = bool(params.get("include_strategy", True))
         preds = self.model.predict(notes, strategy=include_strategy)
         frame = predictions_frame(preds, strategy=include_strategy)
-        frame["confidence"] = frame["confidence"].astype(float)
+        for name in ("confidence", "best_guess_confidence"):
+            frame[name] = frame[name].astype(float)
         if params.get("include_probabilities", False):
             # p_<class> in model.classes_ order: what the per-case rule combines (spark_scoring.case_table_spark).
             proba = pd.DataFrame(

@@ -5,8 +5,8 @@ Why this shape: ``mlflow.pyfunc.spark_udf`` runs the same pyfunc that ``mlflow m
 engine. Around the UDF only two things happen, both with Spark itself:
 
 - the strategy text (about 1 kB, one of ten) is joined from a broadcast labels table instead of being
-  produced and shipped by the UDF for every row, with the local rule: a note with no basis for typing
-  (``model.NO_BASIS_REASONS``) gets the ``none`` guidance, not its guessed type's playbook;
+  produced and shipped by the UDF for every row, on the row's ``type``: a review row already carries type
+  ``none`` (``review.shown_type``), so it gets the ``none`` guidance, as locally;
 - per-case aggregation is a group-by whose function is ``batch.CaseAggregator`` itself (``applyInPandas``
   over buckets of whole cases), fed the per-note class probabilities (pyfunc param ``include_probabilities``),
   so the rule is the local engine's by construction.
@@ -26,7 +26,6 @@ from .cases import CaseAggregator
 from .config import ScoreConfig, resolve_tracking_uri
 from .errors import DataError
 from .labels import NONE, TYPES
-from .review import NO_BASIS_REASONS
 from .schema import (
     STRATEGY,
     check_columns,
@@ -37,6 +36,7 @@ from .schema import (
     pick_text_column,
     probability_names,
     required_columns,
+    spark_case_schema,
     spark_schema,
 )
 from .spark_io import (
@@ -88,9 +88,9 @@ def score_spark_frame(
     probabilities: bool = False,
     tracking_uri: str | None = None,
 ) -> DataFrame:
-    """``sdf``'s kept columns (all by default; clashing names get ``_input``) plus ``type, type_zh,
-    confidence, needs_review, review_reason, alternatives, evidence`` (and ``strategy``; ``p_<class>`` with
-    ``probabilities``), one row per input row, lazily: nothing runs until the caller's action.
+    """``sdf``'s kept columns (all by default; clashing names get ``_input``) plus ``schema.NOTE_COLUMNS``
+    (and ``strategy``; ``p_<class>`` with ``probabilities``), one row per input row, lazily: nothing runs
+    until the caller's action.
 
     ``model_uri``: ``models:/…``, ``runs:/…``, a model folder, or a ``SparkModel`` from ``load_spark_model``.
     """
@@ -136,17 +136,16 @@ def _predict(
 
 
 def with_strategy(scored: DataFrame, model: SparkModel) -> DataFrame:
-    """``scored`` plus ``strategy`` after ``evidence``, joined from a broadcast ten-row labels table by the
-    local rule (``review.strategy_key``): no basis for typing -> the ``none`` review guidance, not the
-    guessed type's playbook. Cheap, so a cache of scores can leave the long text out until the write."""
+    """``scored`` plus ``strategy`` after ``evidence``, joined from a broadcast ten-row labels table on
+    ``type`` (which is ``none`` on every review row: ``review.strategy_key``'s rule). Cheap, so a cache of
+    scores can leave the long text out until the write."""
     from pyspark.sql import functions as F
 
     columns = scored.columns
     labels = scored.sparkSession.createDataFrame(
         [(slug, model.labels.strategy_text(slug)) for slug in (*TYPES, NONE)], f"_bt_key string, {STRATEGY.name} string"
     )
-    key = F.when(F.col("review_reason").isin(sorted(NO_BASIS_REASONS)), F.lit(NONE)).otherwise(F.col("type"))
-    joined = scored.withColumn("_bt_key", key).join(F.broadcast(labels), "_bt_key", "left")
+    joined = scored.withColumn("_bt_key", F.col("type")).join(F.broadcast(labels), "_bt_key", "left")
     position = columns.index("evidence") + 1
     order = [*columns[:position], "strategy", *columns[position:]]
     return joined.select(*[F.col(f"`{c}`") for c in order])
@@ -208,10 +207,9 @@ def _case_rows(
     # cost about 5 ms a case, one per bucket costs what the local engine pays. n tasks, hash-partitioned on
     # the bucket (the group-by reuses it), rather than spark.sql.shuffle.partitions mostly empty ones.
     frame = frame.withColumn(BUCKET, F.pmod(F.xxhash64(CASE), F.lit(buckets or 4 * n)))
-    schema = (
-        f"{CASE} string, notes long, notes_with_basis long, type string, type_zh string, confidence double, "
-        f"needs_review boolean, review_reason string, alternatives string, strategy string, {SEQ} long"
-    )
+    from pyspark.sql.types import LongType
+
+    schema = spark_case_schema(CASE, [(SEQ, LongType())])
     has_time = time_column is not None
 
     def combine(pdf: pd.DataFrame) -> pd.DataFrame:
@@ -330,9 +328,10 @@ def _run(
         summary = SparkScoreSummary(source, target, master=spark.sparkContext.master, partitions=n)  # type: ignore[arg-type]
         summary.rows = rows
         for r in counts:
-            summary.type_counts[r["type"]] += r["count"]
             if r["review_reason"]:
                 summary.review_counts[r["review_reason"]] += r["count"]
+            else:  # the type counts leave review rows out, as locally
+                summary.type_counts[r["type"]] += r["count"]
         if case_column and cases_target:
             time_key = TIME if time_column else None
             buckets = max(4 * n, -(-rows // 200_000))  # at most about 200,000 notes in one pandas group

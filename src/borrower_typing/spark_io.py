@@ -232,16 +232,29 @@ def write_output(
 
 
 def _as_pandas_writes(column: Any, field: Any) -> Any:
-    """Booleans as ``True``/``False``; ``confidence`` (4 decimals) as Python prints it: ``0.0008``, ``1.0``."""
+    """Booleans as ``True``/``False``; the 4-decimal probabilities as Python prints them: ``0.0008``, ``1.0``;
+    ``alternatives`` as the local engine's compact JSON string (``schema.alternatives_json``)."""
     from pyspark.sql import functions as F
-    from pyspark.sql.types import BooleanType, DoubleType
+    from pyspark.sql.types import ArrayType, BooleanType, DoubleType
 
     if isinstance(field.dataType, BooleanType):
         return F.when(column, "True").when(~column, "False").alias(field.name)
-    if isinstance(field.dataType, DoubleType) and field.name == "confidence":
-        text = F.regexp_replace(column.cast("decimal(38,10)").cast("string"), "0+$", "")
-        return F.regexp_replace(text, r"\.$", ".0").alias(field.name)
+    if isinstance(field.dataType, DoubleType) and field.name in _PLAIN_DECIMALS:
+        return _plain_decimal(column).alias(field.name)
+    if isinstance(field.dataType, ArrayType) and field.name == "alternatives":
+        item = lambda a: F.format_string('{"type":"%s","confidence":%s}', a["type"], _plain_decimal(a["confidence"]))  # noqa: E731
+        return F.concat(F.lit("["), F.array_join(F.transform(column, item), ","), F.lit("]")).alias(field.name)
     return column
+
+
+_PLAIN_DECIMALS = ("confidence", "best_guess_confidence")
+
+
+def _plain_decimal(column: Any) -> Any:
+    from pyspark.sql import functions as F
+
+    text = F.regexp_replace(column.cast("decimal(38,10)").cast("string"), "0+$", "")
+    return F.regexp_replace(text, r"\.$", ".0")
 
 
 def _write_single_csv(spark: SparkSession, sdf: DataFrame, location: str, options: dict, overwrite: bool) -> None:

@@ -64,3 +64,16 @@ def test_clear_note_is_typed_right(trained_model, label, note):
 def test_no_basis_notes_go_to_review(trained_model, note):
     pred = trained_model.predict([note])[0]
     assert pred.needs_review, (note, pred.type, pred.confidence)
+    # a review row never carries a type a person would act on; the guess is kept apart
+    assert (pred.type, pred.type_zh) == ("none", "待人工复核") and pred.best_guess != "none"
+    assert pred.strategy == trained_model.labels.strategy_text("none")
+
+
+@pytest.mark.parametrize(("note", "reason"), [("", "empty"), ("关机", None), ("   ", "empty")])
+def test_an_empty_note_is_not_deceased_and_a_switched_off_phone_not_evasive(trained_model, note, reason):
+    """The two answers operations once acted on: an empty note came out ``deceased``, 关机 ``evasive``."""
+    pred = trained_model.predict([note])[0]
+    assert pred.needs_review and pred.type == "none" and pred.type_zh == "待人工复核"
+    assert pred.type not in ("deceased", "evasive")
+    assert reason is None or pred.review_reason == reason
+    assert pred.best_guess != "none" and pred.best_guess_confidence == pred.confidence
