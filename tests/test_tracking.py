@@ -2,6 +2,7 @@ import mlflow
 
 from borrower_typing import tracking
 from borrower_typing.config import resolve_tracking_uri
+from borrower_typing.schema import mlflow_signature
 
 
 def test_tracking_uri_resolution(monkeypatch):
@@ -38,6 +39,10 @@ def test_pyfunc_spec_declares_the_schema_columns(trained_model, model_dir):
     spec = tracking.pyfunc_spec(trained_model, model_dir)
     assert spec["loader_module"] == "borrower_typing.serving"
     names = spec["signature"].outputs.input_names()
-    assert names[:8] == ["type", "type_zh", "confidence", "needs_review", "review_reason", "alternatives",
-                         "evidence", "strategy"]  # fmt: skip
+    assert names[:10] == ["type", "type_zh", "confidence", "needs_review", "review_reason", "best_guess",
+                          "best_guess_confidence", "alternatives", "evidence", "strategy"]  # fmt: skip
+    alternatives = next(c for c in spec["signature"].outputs.inputs if c.name == "alternatives")
+    assert alternatives.type.to_dict()["type"] == "array"  # a list of {type, confidence}, not text
+    # what MLflow infers from a real answer is what schema.py declares
+    assert spec["signature"].outputs == mlflow_signature().outputs
     assert {p.name for p in spec["signature"].params.params} == {"include_strategy", "include_probabilities"}

@@ -14,7 +14,7 @@ import pytest
 from borrower_typing.config import load_train_config
 from borrower_typing.train import train
 
-NOTES = ["你们去起诉吧，我一点都不怕", "客户边哭边说钱被骗光了，孩子还在住院"]
+NOTES = ["你们去起诉吧，我一点都不怕", "客户边哭边说钱被骗光了，孩子还在住院", "", "本人未接，已发短信提醒"]
 
 
 def free_port() -> int:
@@ -77,9 +77,12 @@ def test_served_champion_matches_python_api(small_corpus, tracking_uri, tmp_path
                 time.sleep(0.5)
         answer = post(port, {"dataframe_split": {"columns": ["text"], "data": [[n] for n in NOTES]}})
         rows = answer["predictions"]
-        assert len(rows) == 2
+        assert len(rows) == 4
+        assert [row["type"] for row in rows[2:]] == ["none", "none"]  # review rows over HTTP too
         for row, pred in zip(rows, expected, strict=True):
-            assert row["type"] == pred.type
+            assert row["type"] == pred.type and row["type_zh"] == pred.type_zh
+            assert row["best_guess"] == pred.best_guess and row["review_reason"] == pred.review_reason
+            assert row["alternatives"] == pred.alternatives  # a JSON list of {type, confidence}
             assert row["confidence"] == pytest.approx(pred.confidence, abs=1e-9)
             assert row["needs_review"] == pred.needs_review
             assert row["strategy"] == pred.strategy
