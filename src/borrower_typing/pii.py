@@ -44,7 +44,9 @@ _RUN_RE = re.compile(
 )
 _GROUP_RE = re.compile(rf"[{_DIGITS}{_MASKS}]+")
 _PREFIX_CHECK = re.compile(rf"[0-9{_CN_DIGITS}@]")
-_DATE_GROUPS = re.compile(r"(?:19|20)[0-9]{2}[-./][0-9]{1,2}[-./][0-9]{1,2}")
+_DATE_GROUPS = re.compile(
+    r"(?<![0-9])(?:19|20)[0-9]{2}[-./](?:0?[1-9]|1[0-2])[-./](?:0?[1-9]|[12][0-9]|3[01])(?![0-9])"
+)
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # Masked card tails that collectors write: 尾号6621 / 卡号后四位 6621.
 _TAIL_RE = re.compile(r"(尾号|后四位|末四位)\s*[:：]?\s*[0-9]{3,4}")
@@ -75,6 +77,19 @@ def _classify(digits: str, before: str) -> str | None:
     return None
 
 
+def _has_birth_date(digits: str) -> bool:
+    """An 18-digit ID's birth date where it belongs: what tells ``440101-1990-01-01-123X`` from two dates."""
+    month = digits[10:12]
+    return len(digits) == 18 and digits[6:8] in ("19", "20") and month.isdigit() and 1 <= int(month) <= 12
+
+
+def _allowed(kind: str | None, digits: str, piece: str) -> bool:
+    """Dates are never part of a personal number, except the birth date inside an ID number."""
+    if kind is None:
+        return False
+    return not _DATE_GROUPS.search(piece) or (kind == IDNO and _has_birth_date(digits))
+
+
 def _digits_of(piece: str) -> str:
     """The digits of ``piece`` as ASCII, every hidden digit as ``*``; an ID's closing X counts as a digit."""
     out = []
@@ -89,27 +104,25 @@ def _digits_of(piece: str) -> str:
 def _mask_run(match: re.Match[str]) -> str:
     run = match.group(0)
     before = match.string[max(0, match.start() - 8) : match.start()]
-    kind = _classify(_digits_of(run), before)
-    if kind is not None and not _DATE_GROUPS.search(run):
+    digits = _digits_of(run)
+    kind = _classify(digits, before)
+    if _allowed(kind, digits, run):
         return kind
     groups = [(m.start(), m.end()) for m in _GROUP_RE.finditer(run)]
     if len(groups) == 1:
         # An unbroken run of 12+ digits: an account-like number, whatever it is.
         return CARD if sum(c.isdigit() for c in run.translate(_TO_ASCII)) >= 12 else run
-    # The longest runs of whole groups that are personal numbers, left to right; dates are never part of one.
-    dates = [(m.start(), m.end()) for m in _DATE_GROUPS.finditer(run)]
+    # The longest runs of whole groups that are personal numbers, left to right.
     out: list[str] = []
     i, done = 0, 0
     while i < len(groups):
         for j in range(len(groups), i, -1):
             start, end = groups[i][0], groups[j - 1][1]
-            if any(s < end and start < e for s, e in dates):
-                continue
-            piece_before = (before + run[:start])[-8:]
-            kind = _classify(_digits_of(run[start:end]), piece_before)
-            if kind is None and j == i + 1 and sum(c.isdigit() for c in run[start:end]) >= 12:
+            piece, digits = run[start:end], _digits_of(run[start:end])
+            kind = _classify(digits, (before + run[:start])[-8:])
+            if kind is None and j == i + 1 and sum(c.isdigit() for c in piece) >= 12:
                 kind = CARD
-            if kind is not None:
+            if _allowed(kind, digits, piece):
                 out.append(run[done:start] + kind)
                 done, i = end, j
                 break
