@@ -131,6 +131,15 @@ def _mask_run(match: re.Match[str]) -> str:
     return "".join(out) + run[done:]
 
 
+# Seven or more digits in a row, separators between them allowed: what may never be a vocabulary term.
+_LONG_NUMBER_RE = re.compile(rf"[{_DIGITS}](?:[-. ]?[{_DIGITS}]){{6,}}")
+
+
+def looks_like_number(term: str) -> bool:
+    """True if ``term`` holds a run of more than six digits (Arabic, full-width or Chinese)."""
+    return _LONG_NUMBER_RE.search(term) is not None
+
+
 def mask_numbers(text: str) -> str:
     """``text`` (already cleaned: NFKC, whitespace folded) with phone, ID, card numbers, card tails and e-mail
     addresses replaced by the placeholders PHONE, IDNO, CARDNO and EMAIL."""
