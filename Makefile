@@ -64,9 +64,8 @@ notebooks: $(STAMP) ## Execute the notebooks and render them with outputs to rep
 mlflow-ui: $(STAMP) ## Browse runs and registered models at http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000
 
-serve: $(STAMP) ## Serve models:/borrower-typing@champion over HTTP on 127.0.0.1:5001
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mlflow models serve -m "models:/borrower-typing@champion" \
-		--env-manager local --host 127.0.0.1 --port 5001
+serve: $(STAMP) ## Serve models:/borrower-typing@champion over HTTP on 127.0.0.1:5001 (manifest checked first)
+	$(BIN)/borrower-typing serve -m "models:/borrower-typing@champion" --host 127.0.0.1 --port 5001
 
 clean: ## Remove the venv, caches, the tracking store, exported models and reports
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis mlflow.db mlruns mlartifacts models/borrower-typing reports/train reports/evaluate reports/*.csv

@@ -31,8 +31,12 @@ ids = st.builds(
     digits(3),
     st.sampled_from("0123456789Xx"),
 )
-cards = st.builds(lambda head, n, rest: head + rest[: n - len(head)], st.sampled_from(["6222", "6228", "4367", "5218"]),
-                  st.integers(16, 19), digits(19))
+cards = st.builds(
+    lambda head, n, rest: head + rest[: n - len(head)],
+    st.sampled_from(["6222", "6228", "4367", "5218"]),
+    st.integers(16, 19),
+    digits(19),
+)
 landlines = st.builds(
     lambda area, first, rest, n: area + first + rest[: n - 1],
     st.sampled_from(["010", "021", "0755", "0571", "028"]),

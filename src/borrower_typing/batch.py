@@ -67,7 +67,9 @@ def pick_text_column(columns: list[str], wanted: str | None, fallbacks: list[str
 @lru_cache(maxsize=2)
 def _worker_model(path: str) -> TypingModel:
     """One model per process: workers load it (and its tokenizer dictionary) on their first chunk only."""
-    model = TypingModel.load(path)
+    from .predict import load_bundle
+
+    model = load_bundle(path)
     model.predict(["预热"], evidence=0, strategy=False)
     return model
 

@@ -22,6 +22,15 @@ app = typer.Typer(
 data_app = typer.Typer(help="Check labelled data before training.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
+
+def _add_models_app() -> None:
+    from .cli_models import models_app
+
+    app.add_typer(models_app, name="models")
+
+
+_add_models_app()
+
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Training config (YAML).")]
 ModelOpt = Annotated[
     str | None,
@@ -44,8 +53,9 @@ def _errors():
     from .config import ConfigError
     from .data import DataError
     from .labels import UnknownLabelError
+    from .manifest import ModelLoadError
 
-    return (ConfigError, DataError, UnknownLabelError, FileNotFoundError, KeyError)
+    return (ConfigError, DataError, UnknownLabelError, ModelLoadError, FileNotFoundError, KeyError)
 
 
 @app.command()
@@ -186,6 +196,24 @@ def score(
         from .console import render_summary
 
         render_summary(summary)
+
+
+@app.command()
+def serve(
+    model: Annotated[str, typer.Option("--model", "-m", help="Model folder or models:/ URI.")] = (
+        "models:/borrower-typing@champion"
+    ),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 5001,
+) -> None:
+    """Serve a model over HTTP (`mlflow models serve`) after checking it against its SHA-256 manifest."""
+    from .server import serve_model
+
+    try:
+        code = serve_model(model, host, port)
+    except _errors() as exc:
+        _fail(str(exc))
+    raise typer.Exit(code)
 
 
 @data_app.command("validate")

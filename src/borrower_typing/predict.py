@@ -38,4 +38,22 @@ def resolve_model_path(location: str | Path | None = None, tracking_uri: str | N
 
 def load_model(location: str | Path | None = None, tracking_uri: str | None = None) -> TypingModel:
     """Load a model from a local folder, ``models:/borrower-typing@champion`` or a run URI."""
-    return TypingModel.load(resolve_model_path(location, tracking_uri))
+    return load_bundle(resolve_model_path(location, tracking_uri))
+
+
+def load_bundle(directory: str | Path) -> TypingModel:
+    """``TypingModel.load``, with the anticipated failures (a file the loader refuses, such as a pickle or an
+    untrusted type, or a damaged one) as one ``ModelLoadError`` line naming the folder."""
+    import json
+    import zipfile
+
+    from .manifest import ModelLoadError
+
+    try:
+        return TypingModel.load(directory)
+    except FileNotFoundError:
+        raise
+    except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+        # skops' UntrustedTypesFoundException is a TypeError; np.load refusing a pickle a ValueError.
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise ModelLoadError(f"{directory}: refusing to load this model ({reason})") from None

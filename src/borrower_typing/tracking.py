@@ -105,10 +105,25 @@ def pyfunc_spec(model: Any, bundle_dir: Path) -> dict[str, Any]:
 
 
 def log_model(mlflow: Any, model: Any, bundle_dir: Path, registered_name: str | None, tags: dict[str, str]):
-    """Log the model as a pyfunc in the active run and register it; returns ModelInfo."""
-    return mlflow.pyfunc.log_model(
+    """Log the model as a pyfunc in the active run, with its SHA-256 manifest, and register it; returns
+    ModelInfo."""
+    info = mlflow.pyfunc.log_model(
         name="model", registered_model_name=registered_name, tags=tags, **pyfunc_spec(model, bundle_dir)
     )
+    log_manifest(mlflow, info.model_uri, info.model_id)
+    return info
+
+
+def log_manifest(mlflow: Any, model_uri: str, model_id: str) -> None:
+    """Add ``MANIFEST.sha256.json`` to a logged model: computed over the files as MLflow stored them (MLflow
+    writes ``MLmodel`` while logging, so it cannot be computed before)."""
+    from mlflow import MlflowClient
+
+    from .manifest import write_manifest
+
+    with tempfile.TemporaryDirectory(prefix="borrower-typing-manifest-") as tmp:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=tmp))
+        MlflowClient(mlflow.get_tracking_uri()).log_model_artifact(model_id, str(write_manifest(local)))
 
 
 def save_model(model: Any, path: str | Path) -> Path:
@@ -119,6 +134,9 @@ def save_model(model: Any, path: str | Path) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         bundle = model.save(Path(tmp) / "bundle")
         mlflow.pyfunc.save_model(path=str(path), **pyfunc_spec(model, bundle))
+    from .manifest import write_manifest
+
+    write_manifest(path)
     return path
 
 
@@ -150,16 +168,35 @@ def tag_version(uri: str, name: str, version: str | int, tags: dict[str, str]) -
 
 def download_model(uri: str, model_uri: str, dst: str | Path | None = None) -> Path:
     """A local copy of ``models:/…`` or ``runs:/…``."""
+    from mlflow.exceptions import MlflowException
+
+    from .manifest import ModelLoadError
+
     mlflow = _mlflow(uri)
+    made = dst is None
     dst = Path(dst) if dst else Path(tempfile.mkdtemp(prefix="borrower-typing-model-"))
-    return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(dst)))
+    try:
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(dst)))
+    except MlflowException as exc:
+        if made:
+            shutil.rmtree(dst, ignore_errors=True)
+        reason = str(exc.message if hasattr(exc, "message") else exc).splitlines()[0][:200]
+        raise ModelLoadError(f"{model_uri}: not found in the model registry at {uri} ({reason})") from None
 
 
 def export_model(uri: str, model_uri: str, export_dir: str | Path) -> Path:
-    """Replace ``export_dir`` with a local copy of ``model_uri`` (prediction then needs no tracking store)."""
+    """Replace ``export_dir`` with a local copy of ``model_uri`` (prediction then needs no tracking store),
+    checked against its manifest (a model registered before manifests existed gets one written here)."""
+    from .manifest import MANIFEST, verify_manifest, write_manifest
+
     export_dir = Path(export_dir)
     tmp = Path(tempfile.mkdtemp(prefix="export-", dir=export_dir.parent if export_dir.parent.exists() else None))
     local = download_model(uri, model_uri, tmp)
+    try:
+        verify_manifest(local) if (local / MANIFEST).is_file() else write_manifest(local)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if export_dir.exists():
         shutil.rmtree(export_dir)
     export_dir.parent.mkdir(parents=True, exist_ok=True)
