@@ -113,42 +113,53 @@ def load_spark_model(
 ) -> SparkModel:
     """Resolve ``model`` to a pyfunc model URI for ``spark_udf`` plus the metadata the driver needs.
 
-    ``models:/…``, ``runs:/…`` go to ``spark_udf`` as they are (only ``MLmodel``, ``meta.json`` and
-    ``labels.yaml`` are fetched here). A local folder goes through ``predict.resolve_model_path``; an
-    exported MLflow model folder (``models/borrower-typing``) is used as it is. A bare bundle folder (what
-    ``TypingModel.save`` writes), or a model logged before the ``include_probabilities`` param existed when
-    probabilities are needed, is wrapped as a pyfunc model of the same bundle in a temporary folder
+    Every MLflow model folder is checked against its SHA-256 manifest first (``manifest.ManifestError``
+    otherwise): ``models:/…``, ``runs:/…`` are downloaded once, checked, and that copy goes to ``spark_udf``;
+    an exported MLflow model folder (``models/borrower-typing``) is checked and used as it is. A bare bundle
+    folder (what ``TypingModel.save`` writes), or a model logged before the ``include_probabilities`` param
+    existed when probabilities are needed, is wrapped as a pyfunc model of the same bundle in a temporary folder
     (``wrap_bundle``): same weights, same numbers.
     """
+    from .manifest import verify_manifest
     from .predict import default_model_location, resolve_model_path
-    from .tracking import _mlflow, resolve_tracking_uri
 
     location = str(model or default_model_location())
     if location.startswith(MODEL_URI_SCHEMES):
-        mlflow = _mlflow(resolve_tracking_uri(tracking_uri))
-        info = mlflow.models.get_model_info(location)
-        params = _param_names(info.signature)
-        if need_probabilities and PROBABILITIES_PARAM not in params:
-            downloaded = resolve_model_path(location, tracking_uri)
-            return _wrapped(downloaded, reason=f"{location} predates it", downloaded=True)
-        data = info.flavors["python_function"]["data"]
-        with tempfile.TemporaryDirectory(prefix="borrower-typing-meta-") as tmp:
-            got = [
-                Path(mlflow.artifacts.download_artifacts(artifact_uri=f"{location}/{data}/{name}", dst_path=tmp))
-                for name in ("meta.json", "labels.yaml")
-            ]
-            return _spark_model(location, got[0].parent, params)  # both land in <tmp>/<data>/
+        return _downloaded_model(location, tracking_uri, need_probabilities)
     bundle = resolve_model_path(location).resolve()
     root = Path(location).resolve()
     folder = next((d for d in (bundle, *bundle.parents) if (d / "MLmodel").is_file() and d.is_relative_to(root)), None)
     if folder is None:
         return _wrapped(bundle, reason=None)
+    # MLflow will run what this folder's MLmodel names and import its code/: only a folder matching its manifest.
+    verify_manifest(folder)
+    return _from_folder(folder, bundle, need_probabilities)
+
+
+def _from_folder(folder: Path, bundle: Path, need_probabilities: bool, download: Path | None = None) -> SparkModel:
     from mlflow.models import Model
 
     params = _param_names(Model.load(str(folder)).signature)
     if need_probabilities and PROBABILITIES_PARAM not in params:
-        return _wrapped(bundle, reason=f"{folder} predates it")
+        return _wrapped(bundle, reason=f"{folder} predates it", download=download)
     return _spark_model(str(folder), bundle, params)
+
+
+def _downloaded_model(location: str, tracking_uri: str | None, need_probabilities: bool) -> SparkModel:
+    """A registry model downloaded once and checked against its manifest; ``spark_udf`` gets that verified copy
+    (removed by ``_cleanup``), never the URI it would fetch again itself."""
+    from .manifest import verify_manifest
+    from .model import find_bundle
+    from .tracking import download_model, resolve_tracking_uri
+
+    download = Path(tempfile.mkdtemp(prefix="borrower-typing-pyfunc-")) / "model"
+    try:
+        download.mkdir()
+        folder = verify_manifest(download_model(resolve_tracking_uri(tracking_uri), location, download))
+        return _from_folder(folder, find_bundle(folder), need_probabilities, download=download.parent)
+    except BaseException:
+        shutil.rmtree(download.parent, ignore_errors=True)
+        raise
 
 
 def _param_names(signature: Any) -> frozenset[str]:
@@ -165,7 +176,7 @@ def _spark_model(uri: str, bundle: Path, params: frozenset[str]) -> SparkModel:
     return SparkModel(uri, tuple(meta["classes"]), labels, float(meta.get("threshold", 0.0)), params)
 
 
-def _wrapped(bundle: Path, reason: str | None, downloaded: bool = False) -> SparkModel:
+def _wrapped(bundle: Path, reason: str | None, download: Path | None = None) -> SparkModel:
     from .model import find_bundle
 
     if reason:
@@ -175,8 +186,8 @@ def _wrapped(bundle: Path, reason: str | None, downloaded: bool = False) -> Spar
             stacklevel=3,
         )
     folder = wrap_bundle(bundle, Path(tempfile.mkdtemp(prefix="borrower-typing-pyfunc-")) / "model")
-    if downloaded:  # the wrapper holds a copy: drop the download (tracking.download_model's temporary folder)
-        shutil.rmtree(next((p for p in bundle.parents if p.name.startswith("borrower-typing-model-")), bundle))
+    if download is not None:  # the wrapper holds a copy: drop the download
+        shutil.rmtree(download, ignore_errors=True)
     return _spark_model(str(folder), find_bundle(folder), frozenset({"include_strategy", PROBABILITIES_PARAM}))
 
 
