@@ -105,6 +105,7 @@ class ChunkJob:
     out_encoding: str
     case_column: str | None = None
     time_column: str | None = None
+    mask_output: bool = False
 
 
 def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
@@ -115,6 +116,8 @@ def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
     result = predictions_frame(preds, strategy=job.strategy)
     result.index = chunk.index
     kept = chunk if job.keep is None else chunk[job.keep]
+    if job.mask_output and job.text_column in kept.columns:
+        kept = mask_text_column(kept, job.text_column)
     clash = [c for c in result.columns if c in kept.columns]
     out = pd.concat([kept.rename(columns={c: f"{c}_input" for c in clash}), result], axis=1)
     if len(out) != len(chunk):  # the promise this module makes; never trade it for speed
@@ -136,6 +139,14 @@ def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
     return scored
 
 
+def mask_text_column(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``frame`` with ``column``'s notes masked (``--mask-output``); missing cells stay missing."""
+    from .text import mask_pii
+
+    notes = frame[column]
+    return frame.assign(**{column: notes.where(notes.isna(), notes.map(mask_pii, na_action="ignore"))})
+
+
 def score_file(
     model_path: str | Path,
     input_path: str | Path,
@@ -153,6 +164,7 @@ def score_file(
     recency_decay: float = 0.8,
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
+    mask_output: bool = False,
 ) -> ScoreSummary:
     """Score ``input_path`` into ``output_path`` (format from the extension); see the module docstring."""
     from .model import find_bundle
@@ -186,6 +198,7 @@ def score_file(
     start = time.perf_counter()
     with TableWriter(output_path, encoding=output_encoding, overwrite=overwrite) as writer:
         job = ChunkJob(model_dir, text_column, keep, strategy, writer.fmt, output_encoding, case_column, time_column)
+        job.mask_output = mask_output
         for scored in _scored(job, chunks, jobs):
             if scored.payload is not None:
                 writer.write_encoded(scored.payload, scored.columns, scored.rows)
@@ -314,6 +327,7 @@ def run_score(
     strategy: bool = True,
     overwrite: bool = False,
     quiet: bool = False,
+    mask_output: bool = False,
 ) -> ScoreSummary:
     """``score_file`` with defaults from the scoring config, a model resolved from a path or URI, and a
     progress bar on a terminal."""
@@ -336,6 +350,7 @@ def run_score(
         time_column=time_column,
         recency_decay=cfg.recency_decay,
         overwrite=overwrite,
+        mask_output=mask_output,
     )
     if quiet or not stderr_is_terminal():
         return score_file(model_dir, input_path, output_path, **kwargs)

@@ -170,6 +170,9 @@ def score(
     output_encoding: Annotated[str, typer.Option(help="Output CSV encoding.")] = "utf-8-sig",
     no_strategy: Annotated[bool, typer.Option("--no-strategy", help="Leave the strategy text out.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")] = False,
+    mask_output: Annotated[
+        bool, typer.Option("--mask-output", help="Write the note with phone/ID/card numbers and e-mails masked.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
     engine: Annotated[Literal["local", "spark"], typer.Option(help="spark: see docs/spark.md.")] = "local",
     spark_master: Annotated[str, typer.Option(help="Spark master for a new session.")] = "local[2]",
@@ -181,6 +184,7 @@ def score(
     ids = [c.strip() for c in id_columns.split(",")] if id_columns else None
     common = dict(model=model, text_column=text_column, id_columns=ids, case_column=case_column, encoding=encoding)
     common |= dict(time_column=time_column, strategy=not no_strategy, overwrite=overwrite, config_path=config)
+    common |= dict(mask_output=mask_output)
     try:
         if engine == "spark":
             from .spark import run_score_spark

@@ -579,6 +579,7 @@ def run_score_spark(
     strategy: bool = True,
     overwrite: bool = False,
     config_path: str | Path | None = None,
+    mask_output: bool = False,
 ) -> SparkScoreSummary:
     """``borrower-typing score --engine spark``: read, score, write (and the per-case table), on Spark.
 
@@ -633,6 +634,10 @@ def run_score_spark(
         output_columns = [c for c in scored.columns if c not in extra and not c.startswith("p_")]
         notes = scored.select(*[F.col(f"`{c}`") for c in [*output_columns, SEQ]])
         notes = with_strategy(notes, spark_model) if strategy else notes
+        if mask_output and text_column in output_columns:
+            from .text import mask_pii
+
+            notes = notes.withColumn(text_column, F.udf(mask_pii, "string")(F.col(f"`{text_column}`")))
         write_output(spark, notes, target, overwrite, order_column=SEQ, partitions=n)
         # input/output stay strings: Path would fold hdfs:// and s3a:// into one slash.
         summary = SparkScoreSummary(source, target, master=spark.sparkContext.master, partitions=n)  # type: ignore[arg-type]
