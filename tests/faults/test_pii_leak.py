@@ -91,7 +91,8 @@ def notes_with_numbers(small_corpus, tmp_path) -> Path:
     df = pd.read_csv(small_corpus, dtype=str, keep_default_na=False)
     rows = random.Random(0).sample(range(len(df)), 3 * len(NUMBERS))
     for i, row in enumerate(rows):  # each number in three notes of different types
-        df.loc[row, "text"] = f"{df.loc[row, 'text']}，联系方式{NUMBERS[i % len(NUMBERS)][1]}，邮箱 wang.{i}@example.com"
+        number = NUMBERS[i % len(NUMBERS)][1]
+        df.loc[row, "text"] = f"{df.loc[row, 'text']}，联系方式{number}，邮箱 wang.{i}@example.com"
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     df.to_csv(inputs / "train.csv", index=False)
