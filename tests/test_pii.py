@@ -169,3 +169,23 @@ def test_the_line_between_masked_and_kept(raw, kept):
 
 def test_email_reaches_the_model_as_a_placeholder():
     assert EMAIL in normalize("请发到 li.si@example.org 谢谢").split()
+
+
+def test_hostile_runs_of_digits_are_masked_whole():
+    """Long notes of digit groups (a paste of a table, an attack) are masked number by number in one pass:
+    at most the last few digits, too few to be a number of their own, stay."""
+    for note in ("1 " * 20_000, "一二三 " * 10_000, "12-" * 10_000, "1" * 50_000):
+        masked = mask_pii(note)
+        assert len(re.findall(r"[0-9一二三]", masked)) < 19, masked[-80:]
+
+
+def test_label_audit_masks_every_form():
+    import numpy as np
+
+    from borrower_typing.evaluate import label_audit
+
+    texts = ["客户电话138.1234.5678说下周还", "身份证 440305 19900101 123X", "卡号６２２２０２１２３４５６７８９０", "邮箱a@b.cn"]
+    proba = np.full((4, 2), 0.5)
+    audit = label_audit(texts, np.asarray(["victim", "none"] * 2), proba, ["victim", "none"], n=4)
+    joined = " ".join(audit["text"])
+    assert not re.search(r"[0-9]{4}", joined.replace("2026", "")) and "a@b.cn" not in joined, joined

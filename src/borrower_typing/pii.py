@@ -42,6 +42,7 @@ _RUN_RE = re.compile(
     rf"(?=(?:[{_DIGITS}{_MASKS}]{_SEP}?){{7}})"
     rf"[{_DIGITS}][{_DIGITS}{_MASKS}]*(?:{_SEP}[{_DIGITS}{_MASKS}]+)*"
 )
+_MAX_GROUPS = 24
 _GROUP_RE = re.compile(rf"[{_DIGITS}{_MASKS}]+")
 _PREFIX_CHECK = re.compile(rf"[0-9{_CN_DIGITS}@]")
 _DATE_GROUPS = re.compile(
@@ -113,13 +114,21 @@ def _mask_run(match: re.Match[str]) -> str:
         # An unbroken run of 12+ digits: an account-like number, whatever it is.
         return CARD if sum(c.isdigit() for c in run.translate(_TO_ASCII)) >= 12 else run
     # The longest runs of whole groups that are personal numbers, left to right.
+    cumulative = [0]
+    for start, end in groups:
+        cumulative.append(cumulative[-1] + end - start)
     out: list[str] = []
     i, done = 0, 0
     while i < len(groups):
-        for j in range(len(groups), i, -1):
+        # A personal number spans at most _MAX_GROUPS groups (19 digits and a prefix, one digit a group at
+        # worst): the search stays linear in the run's length even for a hostile "1 1 1 1 …" note.
+        for j in range(min(len(groups), i + _MAX_GROUPS), i, -1):
             start, end = groups[i][0], groups[j - 1][1]
+            size = cumulative[j] - cumulative[i]  # digits and masks: each group character is one
+            if size < 7 or (size > 19 and j > i + 1):
+                continue
             piece, digits = run[start:end], _digits_of(run[start:end])
-            kind = _classify(digits, (before + run[:start])[-8:])
+            kind = _classify(digits, (before + run[max(0, start - 8) : start])[-8:])
             if kind is None and j == i + 1 and sum(c.isdigit() for c in piece) >= 12:
                 kind = CARD
             if _allowed(kind, digits, piece):
