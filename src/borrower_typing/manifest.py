@@ -12,22 +12,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from .errors import ModelLoadError
+
+__all__ = ["MANIFEST", "REGISTRY_META", "ManifestError", "ModelLoadError", "verify_manifest", "write_manifest"]
 
 MANIFEST = "MANIFEST.sha256.json"
 # Written by MLflow itself into a folder downloaded from the registry (model name and version only); checked
 # to hold nothing else instead of being listed.
 REGISTRY_META = "registered_model_meta"
 _CHUNK = 1 << 20
-
-
-class ModelLoadError(Exception):
-    """An anticipated failure to load a model (unknown registry name or alias, a folder that is not a model,
-    a file the loader refuses): the message is one line naming the path or URI."""
 
 
 class ManifestError(ModelLoadError):
@@ -55,30 +50,6 @@ def folder_files(folder: Path) -> list[str]:
                 raise ManifestError(f"{folder}: {path.relative_to(folder).as_posix()} is not a regular file")
         found.extend((Path(root) / name).relative_to(folder).as_posix() for name in files)
     return sorted(found)
-
-
-@contextmanager
-def verified_model(location: str | Path, tracking_uri: str | None = None) -> Iterator[Path]:
-    """The MLflow model folder at ``location`` (a folder, or a ``models:/``/``runs:/`` URI downloaded to a
-    temporary folder removed afterwards), checked against its manifest: what may be handed to MLflow."""
-    location = str(location)
-    download = None
-    if location.startswith(("models:/", "runs:/", "mlflow-artifacts:/")):
-        from .tracking import download_model, resolve_tracking_uri
-
-        download = Path(tempfile.mkdtemp(prefix="borrower-typing-model-"))
-    try:
-        if download is not None:
-            folder = download_model(resolve_tracking_uri(tracking_uri), location, download)
-        else:
-            folder = Path(location)
-        folder = verify_manifest(folder)
-        if not (folder / "MLmodel").is_file():
-            raise ModelLoadError(f"{folder}: not an MLflow model folder (no MLmodel)")
-        yield folder
-    finally:
-        if download is not None:
-            shutil.rmtree(download, ignore_errors=True)
 
 
 def model_root(path: str | Path) -> Path:

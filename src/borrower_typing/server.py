@@ -16,7 +16,7 @@ import subprocess
 import sys
 from typing import Any
 
-from .manifest import verified_model
+from .bundle import verified_model
 
 MODEL_PATH_ENV = "BORROWER_TYPING_SERVE_MODEL"
 ERROR_MESSAGES = {

@@ -1,33 +1,54 @@
 """MLflow: the tracking store, logged runs, the model registry with its ``@champion`` alias, and export.
 
-Nothing is set at import time: every function takes the tracking URI it should use.
+Nothing is set at import time: every function takes the tracking URI it should use, and the fluent API's
+global URI is set only inside ``using_tracking_uri`` (and restored after).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+from .bundle import download
+from .config import DEFAULT_TRACKING_URI, resolve_tracking_uri
+from .manifest import MANIFEST, verify_manifest, write_manifest
+from .schema import mlflow_signature
+from .serving import TypingPyfunc
+
+__all__ = ["DEFAULT_TRACKING_URI", "resolve_tracking_uri"]  # re-exported
 CHAMPION = "champion"
+ENV = "MLFLOW_TRACKING_URI"
+PACKAGE_DIR = Path(__file__).parent
 
 
-def resolve_tracking_uri(configured: str | None = None) -> str:
-    """``configured``, else ``$MLFLOW_TRACKING_URI``, else a SQLite file in the working directory."""
-    return configured or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+@contextlib.contextmanager
+def using_tracking_uri(uri: str) -> Iterator[Any]:
+    """``mlflow`` with its global tracking URI set to ``uri`` for the ``with`` block, then put back (the
+    fluent API — runs, experiments, ``spark_udf`` — reads only that global)."""
+    import mlflow  # seconds to import: only commands that track pay for it
+    from mlflow.tracking._tracking_service import utils as uri_state
 
-
-def _mlflow(uri: str):
-    import mlflow
-
+    # set_tracking_uri also writes $MLFLOW_TRACKING_URI; restoring through get_tracking_uri() would pin the
+    # global (and the variable) to whatever it resolved to. So put back both exactly as they were: the
+    # module's own global (None when never set) and the variable.
+    before, before_env = uri_state._tracking_uri, os.environ.get(ENV)
     mlflow.set_tracking_uri(uri)
-    return mlflow
+    try:
+        yield mlflow
+    finally:
+        mlflow.set_tracking_uri(before)
+        if before_env is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = before_env
 
 
 def git_commit(cwd: str | Path | None = None) -> str:
@@ -85,20 +106,15 @@ def pyfunc_spec(model: Any, bundle_dir: Path) -> dict[str, Any]:
 
     from mlflow.models import infer_signature
 
-    import borrower_typing
-
-    from .serving import TypingPyfunc
-
     example = pd.DataFrame({"text": INPUT_EXAMPLE})
     output = TypingPyfunc(model).predict(example)
+    declared = mlflow_signature()
     packages = ("scikit-learn", "numpy", "scipy", "pandas", "jieba", "rjieba", "skops", "pyyaml", "pydantic", "joblib")
     return {
         "loader_module": "borrower_typing.serving",
         "data_path": str(bundle_dir),
-        "code_paths": [str(Path(borrower_typing.__file__).parent)],
-        "signature": infer_signature(
-            example, output, params={"include_strategy": True, "include_probabilities": False}
-        ),
+        "code_paths": [str(PACKAGE_DIR)],
+        "signature": infer_signature(example, output, params={p.name: p.default for p in declared.params.params}),
         "input_example": example,
         "pip_requirements": [f"{pkg}=={version(pkg)}" for pkg in packages],
     }
@@ -119,25 +135,10 @@ def log_manifest(mlflow: Any, model_uri: str, model_id: str) -> None:
     writes ``MLmodel`` while logging, so it cannot be computed before)."""
     from mlflow import MlflowClient
 
-    from .manifest import write_manifest
-
+    uri = mlflow.get_tracking_uri()
     with tempfile.TemporaryDirectory(prefix="borrower-typing-manifest-") as tmp:
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=tmp))
-        MlflowClient(mlflow.get_tracking_uri()).log_model_artifact(model_id, str(write_manifest(local)))
-
-
-def save_model(model: Any, path: str | Path) -> Path:
-    """The same MLflow model folder as a logged one, written straight to ``path`` (no tracking store)."""
-    import mlflow
-
-    path = Path(path)
-    with tempfile.TemporaryDirectory() as tmp:
-        bundle = model.save(Path(tmp) / "bundle")
-        mlflow.pyfunc.save_model(path=str(path), **pyfunc_spec(model, bundle))
-    from .manifest import write_manifest
-
-    write_manifest(path)
-    return path
+        local = download(model_uri, uri, tmp)
+        MlflowClient(uri).log_model_artifact(model_id, str(write_manifest(local)))
 
 
 def current_champion(uri: str, name: str):
@@ -166,33 +167,13 @@ def tag_version(uri: str, name: str, version: str | int, tags: dict[str, str]) -
         client.set_model_version_tag(name, str(version), key, str(value))
 
 
-def download_model(uri: str, model_uri: str, dst: str | Path | None = None) -> Path:
-    """A local copy of ``models:/…`` or ``runs:/…``."""
-    from mlflow.exceptions import MlflowException
-
-    from .manifest import ModelLoadError
-
-    mlflow = _mlflow(uri)
-    made = dst is None
-    dst = Path(dst) if dst else Path(tempfile.mkdtemp(prefix="borrower-typing-model-"))
-    try:
-        return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(dst)))
-    except MlflowException as exc:
-        if made:
-            shutil.rmtree(dst, ignore_errors=True)
-        reason = str(exc.message if hasattr(exc, "message") else exc).splitlines()[0][:200]
-        raise ModelLoadError(f"{model_uri}: not found in the model registry at {uri} ({reason})") from None
-
-
 def export_model(uri: str, model_uri: str, export_dir: str | Path) -> Path:
     """Replace ``export_dir`` with a local copy of ``model_uri`` (prediction then needs no tracking store),
     checked against its manifest (a model registered before manifests existed gets one written here)."""
-    from .manifest import MANIFEST, verify_manifest, write_manifest
-
     export_dir = Path(export_dir)
     tmp = Path(tempfile.mkdtemp(prefix="export-", dir=export_dir.parent if export_dir.parent.exists() else None))
-    local = download_model(uri, model_uri, tmp)
     try:
+        local = download(model_uri, uri, tmp)
         verify_manifest(local) if (local / MANIFEST).is_file() else write_manifest(local)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

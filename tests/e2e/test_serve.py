@@ -14,6 +14,7 @@ import pytest
 
 from borrower_typing.config import load_train_config
 from borrower_typing.train import train
+from tests.conftest import save_mlflow_model
 
 NOTES = ["你们去起诉吧，我一点都不怕", "客户边哭边说钱被骗光了，孩子还在住院"]
 
@@ -108,9 +109,7 @@ def raw_post(port: int, body: bytes, content_type: str = "application/json") -> 
 @pytest.mark.slow
 def test_served_errors_never_echo_the_note(trained_model, tmp_path):
     """`borrower-typing serve`: bad requests get a 4xx whose body holds no part of the submitted note."""
-    from borrower_typing.tracking import save_model
-
-    folder = save_model(trained_model, tmp_path / "model")
+    folder = save_mlflow_model(trained_model, tmp_path / "model")
     secret = "客户王五电话13812345678称SECRETNOTE下周还"
     port = free_port()
     server = subprocess.Popen(

@@ -4,7 +4,6 @@ and anticipated model-loading failures are one line naming the path or URI, exit
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +13,13 @@ from typer.testing import CliRunner
 from borrower_typing.cli import app
 from borrower_typing.manifest import MANIFEST, REGISTRY_META, ManifestError, verify_manifest
 from borrower_typing.server import serve_model
+from tests.conftest import save_mlflow_model
 
 
 @pytest.fixture(scope="module")
 def mlflow_folder(trained_model, tmp_path_factory) -> Path:
-    """An MLflow model folder as ``tracking.save_model`` writes it (manifest included)."""
-    from borrower_typing.tracking import save_model
-
-    return save_model(trained_model, tmp_path_factory.mktemp("mlflow") / "model")
+    """An MLflow model folder as registration and export leave it (manifest included)."""
+    return save_mlflow_model(trained_model, tmp_path_factory.mktemp("mlflow") / "model")
 
 
 @pytest.fixture
@@ -101,9 +99,8 @@ def test_a_tampered_folder_is_refused_everywhere(folder, tamper, monkeypatch):
         bspark.load_spark_model(folder)
 
 
-def test_unknown_registry_alias_is_one_line(tracking_uri):
+def test_unknown_registry_alias_is_one_line(tracking_uri, private_tmp):
     runner = CliRunner()
-    before = set(Path(tempfile.gettempdir()).glob("borrower-typing-model-*"))
     for args in (
         ["predict", "客户说下周还款", "--model", "models:/borrower-typing@nosuch"],
         ["serve", "--model", "models:/borrower-typing@nosuch"],
@@ -113,7 +110,7 @@ def test_unknown_registry_alias_is_one_line(tracking_uri):
         errors = [line for line in result.output.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and "models:/borrower-typing@nosuch" in errors[0], result.output
         assert "Traceback" not in result.output
-    assert set(Path(tempfile.gettempdir()).glob("borrower-typing-model-*")) <= before, "no download left behind"
+    assert list(private_tmp.iterdir()) == [], "no download left behind"
 
 
 def test_missing_folder_is_one_line(tmp_path):
