@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 import typer
 
+from .labelling.cli import label_app
+
 app = typer.Typer(
     help="Type Chinese loan-collection notes: borrower type, confidence, evidence and handling strategy.",
     no_args_is_help=True,
@@ -21,6 +23,7 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Check labelled data before training.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+app.add_typer(label_app, name="label")
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Training config (YAML).")]
 ModelOpt = Annotated[

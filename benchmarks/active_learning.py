@@ -1,0 +1,234 @@
+"""The labelling loop, simulated on the bundled corpus: how many labels the project's selection saves.
+
+For each style in turn, that style plays "the lender's notes": split in half (stratified by label) into a pool
+and a test half. The starting model is trained on the other two styles. In rounds of 25, notes are taken from
+the pool (their corpus labels play the annotators) by the project's strategy and by random choice (three
+seeds); the model is refitted on the other styles plus the labels so far and scored on the test half. The
+target figure is the test macro-F1 of a model given the whole pool.
+
+    python -m benchmarks.active_learning            # make bench: all three styles (about 10 minutes)
+    python -m benchmarks.active_learning --smoke    # one style, two rounds: checks the harness
+
+Writes reports/active_learning.md, .json and .png (the curves).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from borrower_typing.config import TrainConfig
+from borrower_typing.evaluate import macro_f1
+from borrower_typing.labelling.selection import SelectionConfig, scored_pool, select
+from borrower_typing.labels import load_labels
+from borrower_typing.train import fit_model
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "data" / "corpus" / "call_notes.csv"
+PROJECT = "uncertainty-diversity"
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def split_pool_test(notes: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Half of each label to the pool, half to the test set."""
+    rng = np.random.default_rng(seed)
+    pool_idx = []
+    for _, group in notes.groupby("label"):
+        idx = rng.permutation(group.index.to_numpy())
+        pool_idx.extend(idx[: len(idx) // 2])
+    pool = notes.loc[sorted(pool_idx)]
+    return pool.reset_index(drop=True), notes.drop(index=pool_idx).reset_index(drop=True)
+
+
+class Fitter:
+    """Fits the default pipeline and scores the test half (macro-F1 over the ten labels)."""
+
+    def __init__(self, base: pd.DataFrame, test: pd.DataFrame):
+        self.cfg = TrainConfig()
+        self.labels = load_labels()
+        self.base, self.test = base, test
+        self.fits = 0
+
+    def fit(self, extra: pd.DataFrame):
+        data = pd.concat([self.base, extra[["text", "label"]]], ignore_index=True)
+        self.fits += 1
+        return fit_model(self.cfg, data, self.labels, threshold=0.3, meta={})
+
+    def score(self, model) -> float:
+        proba = model.predict_proba(self.test["text"].tolist())
+        pred = np.asarray(model.classes_)[proba.argmax(axis=1)]
+        return macro_f1(self.test["label"].to_numpy(), pred)
+
+
+def run_curve(fitter: Fitter, pool: pd.DataFrame, strategy: str, seed: int, rounds: int, step: int, start) -> list:
+    """Test macro-F1 after 0, step, 2·step … labels chosen by ``strategy``."""
+    model, labelled = start[0], pool.iloc[:0]
+    curve = [(0, start[1])]
+    for r in range(1, rounds + 1):
+        remaining = pool.drop(index=labelled.index)
+        if remaining.empty:
+            break
+        scored = scored_pool(model, remaining["text"].tolist())
+        features = model.transform(remaining["text"].tolist())
+        chosen = select(scored, step, features, SelectionConfig(strategy=strategy, seed=seed + r))
+        labelled = pd.concat([labelled, remaining.iloc[chosen.index.to_numpy()]])
+        model = fitter.fit(labelled)
+        curve.append((len(labelled), fitter.score(model)))
+    return curve
+
+
+def labels_to_reach(curve: list, target: float) -> int | None:
+    return next((n for n, f1 in curve if f1 >= target), None)
+
+
+def run_style(corpus: pd.DataFrame, style: str, rounds: int, step: int, seeds: list[int], tol: float) -> dict:
+    pool, test = split_pool_test(corpus[corpus["style"] == style])
+    fitter = Fitter(corpus[corpus["style"] != style][["text", "label"]], test)
+    t0 = time.perf_counter()
+    start_model = fitter.fit(pool.iloc[:0])
+    start = (start_model, fitter.score(start_model))
+    full = fitter.score(fitter.fit(pool))
+    target = full - tol
+    log(f"{style}: pool {len(pool)}, test {len(test)}, start F1 {start[1]:.4f}, full-pool F1 {full:.4f}")
+    curves = {PROJECT: run_curve(fitter, pool, PROJECT, 0, rounds, step, start)}
+    log(f"{style}: {PROJECT} {[round(f, 3) for _, f in curves[PROJECT]]}")
+    for seed in seeds:
+        curves[f"random-{seed}"] = run_curve(fitter, pool, "random", seed, rounds, step, start)
+        log(f"{style}: random seed {seed} {[round(f, 3) for _, f in curves[f'random-{seed}']]}")
+    random_keys = [k for k in curves if k.startswith("random")]
+    random_mean = [
+        (n, float(np.mean([curves[k][i][1] for k in random_keys]))) for i, (n, _) in enumerate(curves[random_keys[0]])
+    ]
+    need_project = labels_to_reach(curves[PROJECT], target)
+    need_random = [labels_to_reach(curves[k], target) for k in random_keys]
+    need_random_mean = labels_to_reach(random_mean, target)
+    return {
+        "style": style,
+        "pool": len(pool),
+        "test": len(test),
+        "start_f1": start[1],
+        "full_pool_f1": full,
+        "target_f1": target,
+        "curves": curves,
+        "random_mean": random_mean,
+        "labels_project": need_project,
+        "labels_random_per_seed": need_random,
+        "labels_random_mean_curve": need_random_mean,
+        "max_labels": curves[PROJECT][-1][0],
+        "fits": fitter.fits,
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def verdict(row: dict) -> str:
+    p, r = row["labels_project"], row["labels_random_mean_curve"]
+    if p is None:
+        return "no: the project's strategy did not reach the target"
+    if r is None:
+        return (
+            f"yes (random did not reach it within {row['max_labels']} labels)"
+            if 2 * p <= row["max_labels"]
+            else (f"unknown: random did not reach it within {row['max_labels']} labels")
+        )
+    return "yes" if 2 * p <= r else "no"
+
+
+def render(results: dict) -> str:
+    lines = [
+        "# Labelling loop, simulated",
+        "",
+        f"Measured {results['when']} on the bundled corpus ({results['machine']}); rounds of {results['step']}, "
+        f'up to {results["rounds"]} rounds; random with seeds {results["seeds"]}. "Reached" means test macro-F1 '
+        f"≥ the full-pool model's figure − {results['tol']}. Regenerate with `python -m benchmarks.active_learning`.",
+        "",
+        "| held-out style | pool / test | start F1 | full-pool F1 | labels: project | labels: random (mean curve) "
+        "| random per seed | ≤ half of random? |",
+        "|---|---|---:|---:|---:|---:|---|---|",
+    ]
+    for row in results["styles"]:
+        fmt = lambda v: "—" if v is None else str(v)  # noqa: E731
+        lines.append(
+            f"| {row['style']} | {row['pool']} / {row['test']} | {row['start_f1']:.3f} | {row['full_pool_f1']:.3f} "
+            f"| {fmt(row['labels_project'])} | {fmt(row['labels_random_mean_curve'])} "
+            f"| {', '.join(fmt(v) for v in row['labels_random_per_seed'])} | {verdict(row)} |"
+        )
+    lines += ["", "— = not reached within the rounds run.", "", "Curves (labels: test macro-F1):", ""]
+    for row in results["styles"]:
+        proj = ", ".join(f"{n}: {f:.3f}" for n, f in row["curves"][PROJECT])
+        rnd = ", ".join(f"{n}: {f:.3f}" for n, f in row["random_mean"])
+        lines += [f"- {row['style']}, project: {proj}", f"- {row['style']}, random (mean): {rnd}"]
+    lines += ["", "![curves](active_learning.png)", ""]
+    return "\n".join(lines)
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    styles = results["styles"]
+    fig, axes = plt.subplots(1, len(styles), figsize=(5 * len(styles), 4), squeeze=False)
+    for ax, row in zip(axes[0], styles, strict=True):
+        for key, curve in row["curves"].items():
+            n, f1 = zip(*curve, strict=True)
+            if key == PROJECT:
+                ax.plot(n, f1, "o-", color="tab:blue", label="project strategy")
+            else:
+                ax.plot(n, f1, "-", color="tab:gray", alpha=0.4, lw=1)
+        n, f1 = zip(*row["random_mean"], strict=True)
+        ax.plot(n, f1, "s--", color="tab:orange", label="random (mean of seeds)")
+        ax.axhline(row["full_pool_f1"], color="tab:green", ls=":", label="whole pool labelled")
+        ax.set_title(f"held-out style: {row['style']}")
+        ax.set_xlabel("labels from the pool")
+        ax.set_ylabel("test macro-F1")
+        ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="one style, two rounds, one random seed")
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--step", type=int, default=25)
+    parser.add_argument("--tol", type=float, default=0.01, help="reached = within this of the full-pool F1")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports")
+    args = parser.parse_args(argv)
+    corpus = pd.read_csv(CORPUS, dtype=str, keep_default_na=False)
+    styles = sorted(corpus["style"].unique())
+    seeds = [0, 1, 2]
+    rounds = args.rounds
+    if args.smoke:
+        styles, seeds, rounds = styles[:1], [0], 2
+    import platform
+    import os
+
+    results = {
+        "when": time.strftime("%Y-%m-%d"),
+        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
+        "step": args.step,
+        "rounds": rounds,
+        "seeds": seeds,
+        "tol": args.tol,
+        "styles": [run_style(corpus, s, rounds, args.step, seeds, args.tol) for s in styles],
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "active_learning.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    plot(results, args.out / "active_learning.png")
+    (args.out / "active_learning.md").write_text(render(results), encoding="utf-8")
+    log(f"wrote {args.out / 'active_learning.md'}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
