@@ -210,8 +210,8 @@ def main(argv: list[str] | None = None) -> dict:
     rounds = args.rounds
     if args.smoke:
         styles, seeds, rounds = styles[:1], [0], 2
-    import platform
     import os
+    import platform
 
     results = {
         "when": time.strftime("%Y-%m-%d"),

@@ -134,12 +134,14 @@ def _parse_task(task: dict, n: int, labels: LabelSet, users: dict[int, str], pro
     sha = data.get("text_sha256")
     if sha and text_digest(text) != sha:
         problems.append(f"task {tid}: the note was edited after export (its text no longer matches text_sha256)")
+    # Predictions come inline, or (in a project export) as ids with a copy under each annotation
+    shown = [p for p in task.get("predictions") or [] if isinstance(p, dict)]
+    shown += [a["prediction"] for a in task.get("annotations") or [] if isinstance(a.get("prediction"), dict)]
     model_version, predicted = "", ""
-    for pred in task.get("predictions") or []:
-        if isinstance(pred, dict):
-            model_version = str(pred.get("model_version") or "")
-            choice = _choices(pred.get("result") or [])
-            predicted = labels.try_slug(choice[0]) or "" if len(choice) == 1 else ""
+    for pred in shown[:1]:
+        model_version = str(pred.get("model_version") or "")
+        choice = _choices(pred.get("result") or [])
+        predicted = (labels.try_slug(choice[0]) or "") if len(choice) == 1 else ""
     votes, skipped = [], []
     for ann in task.get("annotations") or []:
         who = _who(ann.get("completed_by"), users)

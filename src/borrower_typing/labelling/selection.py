@@ -105,7 +105,7 @@ def select(
     if "p_given" in pool and config.audit_share > 0:
         doubted = pool.loc[candidates]
         doubted = doubted[doubted["p_given"].notna() & (doubted["top_class"] != doubted["given"])]
-        n_audit = min(len(doubted), int(round(budget * config.audit_share)))
+        n_audit = min(len(doubted), round(budget * config.audit_share))
         for i in doubted.sort_values("p_given", kind="stable").index[:n_audit]:
             picked.append(i)
             why.append("label_audit")
