@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..data import DataError, read_table, write_table
 from ..labels import CLASSES, LabelSet
-from .tasks import FROM_NAME, XLSX_COLUMNS, text_digest
+from .tasks import FROM_NAME, text_digest
 
 OUTPUT_COLUMNS = (
     "text",
@@ -149,6 +149,15 @@ def _parse_task(task: dict, n: int, labels: LabelSet, users: dict[int, str], pro
             skipped.append(f"task {tid} ({who})")
             continue
         choices = _choices(ann.get("result") or [])
+        foreign = sorted(
+            {str(r.get("from_name")) for r in ann.get("result") or [] if isinstance(r, dict)} - {FROM_NAME, "comment"}
+        )
+        if not choices and foreign:
+            problems.append(
+                f"task {tid}: annotation by {who} answers {', '.join(foreign)!s}, not {FROM_NAME!r} "
+                "(an export from another project?)"
+            )
+            continue
         if not choices:
             skipped.append(f"task {tid} ({who}, submitted without a choice)")
             continue
@@ -193,36 +202,41 @@ def _xlsx_tasks(path: Path, labels: LabelSet) -> list[dict]:
         raise DataError(f"{path}: not a `label export --format xlsx` workbook: no column {', '.join(missing)}")
     allowed = {labels.name_zh(s): s for s in CLASSES}
     problems, out = [], []
-    for row, rec in df.iterrows():
-        text = rec["text"] or ""
-        where = f"row {row + 1} (task {rec['task_id']})"  # +1: the header is spreadsheet row 1
-        if rec["text_sha256"] and text_digest(text) != rec["text_sha256"]:
+    for row, rec in zip(df.index, df.to_dict("records"), strict=True):
+        cell = {k: _s(v) for k, v in rec.items()}
+        text = cell["text"]
+        where = f"row {row + 1} (task {cell['task_id']})"  # +1: the header is spreadsheet row 1
+        if cell["text_sha256"] and text_digest(text) != cell["text_sha256"]:
             problems.append(f"{where}: the note was edited after export (text no longer matches text_sha256)")
-        label = (rec["label"] or "").strip()
         votes = []
-        if label:
-            if label not in allowed:
-                problems.append(f"{where}: label {label!r} is not in the drop-down list ({', '.join(allowed)})")
+        if cell["label"]:
+            if cell["label"] not in allowed:
+                problems.append(f"{where}: label {cell['label']!r} is not in the drop-down list ({', '.join(allowed)})")
             else:
-                who = (rec.get("annotator") or "").strip() or "spreadsheet"
-                votes.append(Vote(who, allowed[label], "", None))
+                votes.append(Vote(cell.get("annotator") or "spreadsheet", allowed[cell["label"]], "", None))
         out.append(
             {
-                "task_id": str(rec["task_id"]),
+                "task_id": cell["task_id"],
                 "text": text,
-                "note_id": str(rec.get("note_id") or ""),
+                "note_id": cell.get("note_id", ""),
                 "source": "",
-                "source_row": rec.get("source_row") or "",
-                "model_version": str(rec.get("model_version") or ""),
-                "predicted": labels.try_slug(rec.get("predicted") or "") or "",
+                "source_row": cell.get("source_row", ""),
+                "model_version": cell.get("model_version", ""),
+                "predicted": labels.try_slug(cell.get("predicted", "")) or "",
                 "votes": votes,
                 "skipped": [],
             }
         )
     if problems:
         raise ImportProblems(path, problems)
-    assert set(XLSX_COLUMNS) >= {"task_id", "text", "label"}
     return out
+
+
+def _s(value: object) -> str:
+    """A spreadsheet cell as stripped text ("" for an empty one)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value).strip()
 
 
 # --- resolving ----------------------------------------------------------------------------------------

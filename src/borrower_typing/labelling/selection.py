@@ -17,6 +17,7 @@ the whole strategy is a k-means call and a sort. The audit slice is cleanlab's "
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -127,6 +128,7 @@ def _diverse(rank: pd.DataFrame, features, need: int, config: SelectionConfig) -
     """Weighted k-means over the most uncertain candidates; each cluster gives its most uncertain note.
     Returned in ``rank`` order (low_confidence first, then smallest margin)."""
     from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.preprocessing import normalize as l2
 
     top = rank.index[: max(need, config.pool_factor * need)]
@@ -135,7 +137,10 @@ def _diverse(rank: pd.DataFrame, features, need: int, config: SelectionConfig) -
     positions = np.asarray([rank.index.get_loc(i) for i in top])
     X = l2(features[np.asarray(top)] if not isinstance(features, pd.DataFrame) else features.loc[top].to_numpy())
     weight = 1.0 - rank.loc[top, "margin"].to_numpy() + 1e-3
-    km = KMeans(n_clusters=need, n_init=1, random_state=config.seed).fit(X, sample_weight=weight)
+    with warnings.catch_warnings():
+        # fewer distinct notes than clusters: k-means says so, and the fill-up below covers it
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        km = KMeans(n_clusters=need, n_init=1, random_state=config.seed).fit(X, sample_weight=weight)
     best: dict[int, int] = {}
     for pos, cluster in zip(positions, km.labels_, strict=True):
         best.setdefault(int(cluster), int(pos))  # positions are ascending: the first seen is the most uncertain
