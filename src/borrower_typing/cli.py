@@ -54,7 +54,10 @@ def _errors():
 @app.command()
 def train(
     config: ConfigOpt = Path("configs/train.yaml"),
-    data: Annotated[Path | None, typer.Option(help="Labelled CSV/GB18030 CSV/xlsx/Parquet/JSONL file.")] = None,
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(help="Labelled CSV/GB18030 CSV/xlsx/Parquet/JSONL file; repeat to train on several sources."),
+    ] = None,
     text_column: Annotated[str | None, typer.Option(help="Column with the note text.")] = None,
     label_column: Annotated[str | None, typer.Option(help="Column with labels (slugs or Chinese names).")] = None,
     group_column: Annotated[str | None, typer.Option(help="Column held out one value at a time ('' for none).")] = None,
@@ -68,7 +71,8 @@ def train(
     from .train import train as run_train
 
     given = {
-        "data.path": str(data) if data else None,
+        "data.path": str(data[0]) if data else None,
+        "data.sources": [str(p) for p in data[1:]] if data else None,
         "data.text_column": text_column,
         "data.label_column": label_column,
     }
