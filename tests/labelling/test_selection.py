@@ -36,6 +36,9 @@ def test_diversity_spreads_the_budget_where_margin_alone_does_not():
     assert by_margin["text"].str.startswith("same").all()
     assert diverse["text"].str.startswith("same").sum() == 1
     assert len(set(diverse.index)) == 5
+    asked = []
+    lazy = select(pool, 5, lambda rows: asked.append(len(rows)) or feats[rows], SelectionConfig())
+    assert list(lazy.index) == list(diverse.index) and asked == [25]  # features of the 5 × 5 candidates only
 
 
 def test_low_confidence_rows_come_first():

@@ -81,8 +81,7 @@ def export_tasks(
     texts = df[col].fillna("").astype(str).tolist()
     pool = scored_pool(model, texts, given)
     pool["copies"] = pool.groupby("key")["key"].transform("size")
-    features = model.transform(texts)
-    chosen = select(pool, budget, features, selection)
+    chosen = select(pool, budget, lambda rows: model.transform([texts[i] for i in rows]), selection)
     chosen.index = df.index[chosen.index.to_numpy()]  # back to the file's 1-based row numbers
     version = model_version(model)
     ids = df[id_column] if id_column else None

@@ -85,7 +85,9 @@ def select(
     """``budget`` rows of ``pool`` (a ``scored_pool`` frame) to label, in the order to label them, with a
     ``why`` column (``low_confidence``, ``uncertain``, ``label_audit``, ``random``).
 
-    ``features`` are the rows' feature vectors (same order as ``pool``; needed by uncertainty-diversity).
+    ``features`` (needed by uncertainty-diversity; ``pool`` must have a 0…n−1 index): the rows' feature
+    matrix, or a function giving the matrix of the rows at the positions it is passed, so that a large
+    export computes features only for the few candidates that reach the clustering.
     """
     config = config or SelectionConfig()
     if config.strategy not in STRATEGIES:
@@ -110,7 +112,8 @@ def select(
         for i in doubted.sort_values("p_given", kind="stable").index[:n_audit]:
             picked.append(i)
             why.append("label_audit")
-    rest = pool.loc[[i for i in candidates if i not in set(picked)]]
+    taken = set(picked)
+    rest = pool.loc[[i for i in candidates if i not in taken]]
     # low_confidence rows first, then by margin: the order annotators see and the candidates' ranking
     rank = rest.assign(_low=(rest["review_reason"] != "low_confidence")).sort_values(["_low", "margin"], kind="stable")
     need = budget - len(picked)
@@ -135,7 +138,8 @@ def _diverse(rank: pd.DataFrame, features, need: int, config: SelectionConfig) -
     if len(top) <= need:
         return list(top)
     positions = np.asarray([rank.index.get_loc(i) for i in top])
-    X = l2(features[np.asarray(top)] if not isinstance(features, pd.DataFrame) else features.loc[top].to_numpy())
+    rows = np.asarray(top)
+    X = l2(features(rows) if callable(features) else features[rows])
     weight = 1.0 - rank.loc[top, "margin"].to_numpy() + 1e-3
     with warnings.catch_warnings():
         # fewer distinct notes than clusters: k-means says so, and the fill-up below covers it
