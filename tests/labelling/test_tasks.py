@@ -84,3 +84,15 @@ def test_xlsx_has_a_dropdown_and_keeps_formula_like_notes_as_text(trained_model,
     assert [r[0].value for r in wb["labels"].iter_rows()] == [labels.name_zh(s) for s in CLASSES]
     texts = [row[header.index("text")] for row in ws.iter_rows(min_row=2, values_only=True)]
     assert any(isinstance(t, str) and t.startswith("=客户称要去投诉") for t in texts)
+
+
+def test_existing_tasks_file_is_kept_without_overwrite(model_dir, corpus, tmp_path):
+    path, _ = _export_file(tmp_path, corpus)
+    out = tmp_path / "tasks.json"
+    out.write_text("keep me", encoding="utf-8")
+    args = ["label", "export", str(path), "-o", str(out), "--budget", "3", "-m", str(model_dir)]
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 2 and "already exists" in refused.output
+    assert out.read_text(encoding="utf-8") == "keep me"
+    wrong = CliRunner().invoke(app, [*args[:4], str(tmp_path / "t.json"), *args[5:], "--format", "xlsx"])
+    assert wrong.exit_code == 2 and ".xlsx" in wrong.output

@@ -63,6 +63,7 @@ def export_cmd(
     seed: Annotated[int, typer.Option(help="Seed for clustering and random choice.")] = 0,
     label_studio_url: UrlOpt = None,
     project: ProjectOpt = "borrower-typing",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing tasks file.")] = False,
 ) -> None:
     """Choose BUDGET notes worth labelling and write them as Label Studio tasks with pre-annotations."""
     from ..predict import load_model
@@ -73,7 +74,7 @@ def export_cmd(
         typing_model = load_model(model)
         chosen = SelectionConfig(strategy=strategy, audit_share=audit_share, seed=seed)
         summary = export_tasks(
-            input, output, typing_model, budget, chosen, text_column, id_column, label_column, fmt=fmt
+            input, output, typing_model, budget, chosen, text_column, id_column, label_column, fmt, overwrite
         )
         typer.echo(summary.line())
         if label_studio_url:
@@ -98,6 +99,7 @@ def import_cmd(
     label_studio_url: UrlOpt = None,
     project: ProjectOpt = "borrower-typing",
     labels: Annotated[Path | None, typer.Option(help="An edited labels.yaml (default: the packaged one).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")] = False,
 ) -> None:
     """Bring labels back: one row per note, agreement between annotators, ties and skips reported."""
     from ..labels import load_labels
@@ -114,7 +116,7 @@ def import_cmd(
             result = read_export(export, table)
         else:
             _fail("give an export file or --label-studio-url")
-        files = write_import(result, output)
+        files = write_import(result, output, overwrite=overwrite)
     except _errors() as exc:
         _fail(str(exc))
     typer.echo(render(result, files))

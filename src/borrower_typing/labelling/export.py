@@ -64,11 +64,18 @@ def export_tasks(
     id_column: str | None = None,
     label_column: str | None = None,
     fmt: str = "json",
+    overwrite: bool = False,
 ) -> ExportSummary:
     """Choose ``budget`` notes of ``source`` and write them as tasks (``fmt`` json or xlsx)."""
-    source = Path(source)
+    source, output = Path(source), Path(output)
     if budget < 1:
         raise DataError(f"--budget must be at least 1, got {budget}")
+    if output.suffix.lower() == ".xlsx":
+        fmt = "xlsx"
+    elif fmt == "xlsx":
+        raise DataError(f"{output}: --format xlsx needs an output name ending in .xlsx")
+    if output.exists() and not overwrite:
+        raise DataError(f"{output}: already exists; pass --overwrite to replace it")
     df = read_table(source)
     col = pick_text_column(df.columns, text_column, source)
     if id_column and id_column not in df.columns:
@@ -86,10 +93,7 @@ def export_tasks(
     version = model_version(model)
     ids = df[id_column] if id_column else None
     tasks = build_tasks(chosen, model.labels, version, source.name, ids)
-    if fmt == "xlsx" or Path(output).suffix.lower() == ".xlsx":
-        path = write_tasks_xlsx(tasks, model.labels, output)
-    else:
-        path = write_tasks_json(tasks, output)
+    path = write_tasks_xlsx(tasks, model.labels, output) if fmt == "xlsx" else write_tasks_json(tasks, output)
     return ExportSummary(
         path=Path(path),
         rows=len(df),

@@ -310,12 +310,14 @@ def agreement(parsed: list[dict]) -> tuple[list[dict[str, Any]], dict[str, int]]
     return pairs, dict(per_class.most_common())
 
 
-def write_import(result: ImportResult, output: str | Path, overwrite: bool = True) -> dict[str, Path]:
+def write_import(result: ImportResult, output: str | Path, overwrite: bool = False) -> dict[str, Path]:
     """``output`` (resolved rows), ``<output>.ties.<ext>`` when there are ties, ``<output>.agreement.json``."""
     output = Path(output)
+    ties = output.with_name(f"{output.stem}.ties{output.suffix}")
     files = {"labelled": write_table(result.rows, output, overwrite=overwrite)}
+    ties.unlink(missing_ok=True)  # a ties file left from an earlier import would describe other labels
     if len(result.ties):
-        files["ties"] = write_table(result.ties, output.with_name(f"{output.stem}.ties{output.suffix}"))
+        files["ties"] = write_table(result.ties, ties, overwrite=True)
     report = output.with_name(f"{output.stem}.agreement.json")
     report.write_text(json.dumps(result.summary(), ensure_ascii=False, indent=2), encoding="utf-8")
     files["agreement"] = report
