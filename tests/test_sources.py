@@ -57,12 +57,14 @@ def test_same_file_name_twice_is_refused(two_files, labels, tmp_path):
 def test_training_holds_out_a_source_and_reports_it_apart(two_files, tmp_path):
     a, b, _, _ = two_files
     cfg = load_train_config(None, {"data.path": str(a), "data.sources": [str(b)], "data.group_column": "provenance"})
-    result = train(cfg, reports_dir=tmp_path / "reports", track=False)
+    said = []
+    result = train(cfg, reports_dir=tmp_path / "reports", track=False, progress=said.append)
     m = result.metrics
     assert {"logo_macro_f1_corpus", "logo_macro_f1_lender_labelled"} <= set(m)
     assert {"cv_macro_f1_source_lender_labelled", "logo_macro_f1_source_lender_labelled"} <= set(m)
     # held out as a group, the lender's rows are scored by a model that never saw them: the same figure
     assert m["logo_macro_f1_source_lender_labelled"] == pytest.approx(m["logo_macro_f1_lender_labelled"])
+    assert any(line.startswith("macro-F1 by source: corpus CV") for line in said)
 
 
 def test_cli_takes_data_more_than_once(two_files, tmp_path):

@@ -67,3 +67,11 @@ def source_metrics(evaluation, data: pd.DataFrame) -> dict[str, float]:
         pred = np.asarray(evaluation.classes)[evaluation.group_proba.argmax(axis=1)]
         out |= per_source_metrics(y, pred, data["provenance"], "logo_macro_f1_source")
     return out
+
+
+def source_line(metrics: dict[str, float]) -> str:
+    """The per-source figures as one line ("" with a single source)."""
+    parts = []
+    for prefix, what in (("cv_macro_f1_source_", "CV"), ("logo_macro_f1_source_", "held out")):
+        parts += [f"{k[len(prefix) :]} {what} {v:.3f}" for k, v in metrics.items() if k.startswith(prefix)]
+    return ("macro-F1 by source: " + ", ".join(parts)) if parts else ""

@@ -18,7 +18,7 @@ from .evaluate import EvaluationResult, choose_threshold, evaluate_pipeline, mac
 from .labels import LabelSet, load_labels
 from .model import TypingModel
 from .pipeline import build_pipeline
-from .sources import read_sources, source_metrics
+from .sources import read_sources, source_line, source_metrics
 from .text import mask_pii
 
 Progress = Callable[[str], None]
@@ -141,6 +141,8 @@ def train(
             search_table.to_csv(Path(reports_dir) / "search_results.csv", index=False)
             files["search_results.csv"] = Path(reports_dir) / "search_results.csv"
         say(summary_line(metrics))
+        if by_source := source_line(metrics):
+            say(by_source)
         result = TrainResult(model, evaluation, metrics, threshold, report_files=files, search_results=search_table)
         if mlflow is not None:
             _track(mlflow, run, config, data, result, promote, say)
