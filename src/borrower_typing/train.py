@@ -52,7 +52,8 @@ def load_labelled(config: TrainConfig, labels: LabelSet) -> pd.DataFrame:
     out = pd.DataFrame({"text": df[d.text_column].fillna("").astype(str), "label": slugs})
     if d.group_column and d.group_column in df.columns:
         out["group"] = df[d.group_column].fillna("").astype(str)
-    out["provenance"] = df[d.provenance_column].astype(str)
+    if d.sources:  # one file: the table (and its logged digest) stays as it was
+        out["provenance"] = df[d.provenance_column].astype(str)
     present = set(out["label"])
     if len(present) < 2:
         raise DataError(f"{d.path}: at least two labels are needed to train, found {sorted(present)}")
