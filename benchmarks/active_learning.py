@@ -139,7 +139,7 @@ def verdict(row: dict) -> str:
     if p == 0:
         return "not measurable: the starting model is already within tolerance"
     if p is None:
-        return "no: the project's strategy did not reach the target"
+        return f"no: the project's strategy did not get there within {top} labels"
     if r is None:
         return f"yes (random: not within {top})" if 2 * p <= top else f"unknown (random: not within {top})"
     return f"yes ({p / r:.2f} of random's)" if 2 * p <= r else f"no ({p / r:.2f} of random's)"
@@ -175,7 +175,19 @@ def render(results: dict) -> str:
                 f"| {', '.join(fmt(v) for v in sm['labels_random_per_seed'])} | {verdict(both)} |"
             )
         lines += [""]
-    lines += ["— = not reached within the rounds run.", "", "Curves (labels: test macro-F1):", ""]
+    lines += [
+        "— = not reached within the rounds run.",
+        "",
+        "Mean test macro-F1 over rounds 1 … last (the area under the curve, per label spent):",
+        "",
+        "| held-out style | project | random (mean of seeds) |",
+        "|---|---:|---:|",
+    ]
+    for row in results["styles"]:
+        proj = np.mean([f for _, f in row["curves"][PROJECT][1:]])
+        rnd = np.mean([f for _, f in summarise(row, 0.0)["random_mean"][1:]])
+        lines.append(f"| {row['style']} | {proj:.4f} | {rnd:.4f} |")
+    lines += ["", "Curves (labels: test macro-F1):", ""]
     for row in results["styles"]:
         sm = summarise(row, results["tols"][0])
         proj = ", ".join(f"{n}: {f:.3f}" for n, f in row["curves"][PROJECT])
