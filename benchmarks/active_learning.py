@@ -218,7 +218,7 @@ def plot(results: dict, path: Path) -> None:
         ax.set_title(f"held-out style: {row['style']}")
         ax.set_xlabel("labels from the pool")
         ax.set_ylabel("test macro-F1")
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
