@@ -63,7 +63,7 @@ format: $(STAMP) ## Apply ruff's formatting and safe fixes
 	$(BIN)/ruff format src tests benchmarks notebooks/render.py
 	$(BIN)/ruff check --fix src tests benchmarks notebooks/render.py
 
-bench: $(STAMP) ## Benchmarks against peers, 1,000,000-row scoring, memory, latency, labelling loop (~35 min) -> reports/
+bench: $(STAMP) ## Benchmarks against peers, 1,000,000-row scoring, memory, latency, labelling loop (~1 h) -> reports/
 	$(BIN)/python -m benchmarks.bench
 	$(BIN)/python -m benchmarks.active_learning
 
