@@ -6,7 +6,7 @@ the pool (their corpus labels play the annotators) by the project's strategy and
 seeds); the model is refitted on the other styles plus the labels so far and scored on the test half. The
 target figure is the test macro-F1 of a model given the whole pool.
 
-    python -m benchmarks.active_learning            # make bench: all three styles, 198 fits (43 minutes on a busy 2-core machine)
+    python -m benchmarks.active_learning            # make bench: three styles, 198 fits (43 min, busy 2 cores)
     python -m benchmarks.active_learning --smoke    # one style, two rounds: checks the harness
 
 Writes reports/active_learning.md, .json and .png (the curves).
