@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from ..model import NO_BASIS_REASONS
+from ..review import NO_TEXT_REASONS
 from ..text import normalize
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 Strategy = Literal["uncertainty-diversity", "margin", "random"]
 STRATEGIES: tuple[str, ...] = ("uncertainty-diversity", "margin", "random")
 # Reasons under which a note cannot be typed by anyone: labelling them teaches nothing.
-UNLABELLABLE = frozenset(NO_BASIS_REASONS - {"no_basis"})
+UNLABELLABLE = NO_TEXT_REASONS
 
 
 @dataclass(frozen=True)
