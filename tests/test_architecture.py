@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("predictor", "manifest", "bundle", "pipeline"),  # texts -> arrays; model folders; the scikit-learn pipeline
     ("model",),  # TypingModel: predictor + explainer + labels
     ("predict", "serving", "console", "data", "cases", "validate"),  # API, pyfunc, tables, per-case rule
-    ("tracking", "evaluate"),  # MLflow; reports
+    ("tracking", "evaluate", "sources"),  # MLflow; reports; several labelled files with per-source figures
     ("batch", "explore", "spark_io", "spark_model", "train"),  # engines' parts and jobs
     ("spark", "server"),  # the Spark engine; the HTTP server
     ("cli", "cli_models", "__main__"),  # the command line

@@ -17,6 +17,7 @@ import typer
 from .cli_models import models_app
 from .config import ConfigError, load_score_config, load_train_config, resolve_tracking_uri
 from .errors import DataError, ModelLoadError
+from .labelling.cli import label_app
 from .labels import LabelsError, UnknownLabelError, load_labels
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app.add_typer(data_app, name="data")
 labels_app = typer.Typer(help="Check an edited labels file.", no_args_is_help=True)
 app.add_typer(labels_app, name="labels")
 app.add_typer(models_app, name="models")
+app.add_typer(label_app, name="label")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Training config (YAML). Default: configs/train.yaml if present.")
@@ -72,7 +74,10 @@ def _tracking_uri(configured: str | None = None) -> str:
 @app.command()
 def train(
     config: ConfigOpt = None,
-    data: Annotated[Path | None, typer.Option(help="Labelled CSV/GB18030 CSV/xlsx/Parquet/JSONL file.")] = None,
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(help="Labelled CSV/GB18030 CSV/xlsx/Parquet/JSONL file; repeat to train on several sources."),
+    ] = None,
     text_column: Annotated[str | None, typer.Option(help="Column with the note text.")] = None,
     label_column: Annotated[str | None, typer.Option(help="Column with labels (slugs or Chinese names).")] = None,
     group_column: Annotated[str | None, typer.Option(help="Column held out one value at a time ('' for none).")] = None,
@@ -85,7 +90,8 @@ def train(
     from .train import train as run_train
 
     given = {
-        "data.path": str(data) if data else None,
+        "data.path": str(data[0]) if data else None,
+        "data.sources": [str(p) for p in data[1:]] if data else None,
         "data.text_column": text_column,
         "data.label_column": label_column,
     }
