@@ -91,3 +91,32 @@ def check_review_contract(rows: pd.DataFrame, labels) -> None:
         alternatives = json.loads(cell) if isinstance(cell, str) else [dict(a) for a in cell]
         assert len(alternatives) == 2 and all(set(a) == {"type", "confidence"} for a in alternatives), cell
         assert all(a["type"] in TYPES and 0.0 <= a["confidence"] <= 1.0 for a in alternatives)
+
+
+def save_mlflow_model(model: TypingModel, path: Path) -> Path:
+    """An MLflow model folder as a logged and exported one holds it (manifest included), written without a
+    tracking store."""
+    import tempfile
+
+    import mlflow
+
+    from borrower_typing.manifest import write_manifest
+    from borrower_typing.tracking import pyfunc_spec
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = model.save(Path(tmp) / "bundle")
+        mlflow.pyfunc.save_model(path=str(path), **pyfunc_spec(model, bundle))
+    write_manifest(path)
+    return path
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch) -> Path:
+    """Python's temporary folder pointed at an empty folder of this test's own, so what a run leaves there
+    is its own (the machine's /tmp is shared with other processes)."""
+    import tempfile
+
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
