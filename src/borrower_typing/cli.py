@@ -21,6 +21,8 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Check labelled data before training.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+models_app = typer.Typer(help="Registered model versions and the @champion alias.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Training config (YAML).")]
 ModelOpt = Annotated[
@@ -59,6 +61,16 @@ def train(
     promote: Annotated[bool, typer.Option("--promote", help="Make this version @champion regardless.")] = False,
     reports: Annotated[Path, typer.Option(help="Where evaluation files go.")] = Path("reports/train"),
     no_tracking: Annotated[bool, typer.Option("--no-tracking", help="Skip MLflow (nothing registered).")] = False,
+    eval_data: Annotated[
+        Path | None, typer.Option(help="Reference set both champion and candidate are scored on (same columns).")
+    ] = None,
+    allow_label_change: Annotated[
+        bool, typer.Option("--allow-label-change", help="Let a candidate with another label set replace the champion.")
+    ] = False,
+    on_conflict: Annotated[
+        Literal["error", "drop", "majority"] | None,
+        typer.Option(help="Same note, different labels: error (default), drop those notes, or keep the majority."),
+    ] = None,
 ) -> None:
     """Train, evaluate (CV and leave-one-group-out), log to MLflow, register, promote, export."""
     from .config import load_train_config
@@ -68,6 +80,8 @@ def train(
         "data.path": str(data) if data else None,
         "data.text_column": text_column,
         "data.label_column": label_column,
+        "data.on_conflict": on_conflict,
+        "evaluation.reference_data": str(eval_data) if eval_data else None,
     }
     overrides = {k: v for k, v in given.items() if v is not None}
     if group_column is not None:  # "" means: no group, cross-validation only
@@ -81,6 +95,7 @@ def train(
             reports_dir=reports,
             track=not no_tracking,
             progress=typer.echo,
+            allow_label_change=allow_label_change,
         )
     except _errors() as exc:
         _fail(str(exc))
@@ -211,11 +226,59 @@ def data_validate(
         typer.echo(report.counts.to_string())
     for issue in report.issues[:max_issues]:
         where = f"row {issue.row}" if issue.row is not None else "file"
-        typer.echo(f"{path}:{where}: {issue.rule}: {issue.message}")
-    if report.issues:
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(report.by_rule().items()))
-        _fail(f"{len(report.issues)} problems in {report.rows} rows ({counts})", code=1)
-    typer.echo(f"OK: {report.rows} rows, no problems")
+        typer.echo(f"{path}:{where}: {issue.severity}: {issue.rule}: {issue.message}")
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(report.by_rule().items()))
+    summary = f"{len(report.errors)} errors, {len(report.warnings)} warnings in {report.rows} rows ({counts or 'none'})"
+    if not report.ok:
+        _fail(summary, code=1)
+    typer.echo(f"OK: {summary}")
+
+
+def _registry_target(config: Path) -> tuple[str, str, Path]:
+    from .config import load_train_config
+    from .tracking import resolve_tracking_uri
+
+    t = load_train_config(config if config.exists() else None).tracking
+    return resolve_tracking_uri(t.tracking_uri), t.registered_model, t.export_dir
+
+
+@models_app.command("list")
+def models_list(config: ConfigOpt = Path("configs/train.yaml")) -> None:
+    """Registered versions: alias, label set, data digest, metric, created, promotion reason."""
+    from .registry import list_versions
+
+    uri, name, _ = _registry_target(config)
+    table = list_versions(uri, name)
+    typer.echo(table.to_string(index=False) if len(table) else f"no registered versions of {name} in {uri}")
+
+
+@models_app.command("promote")
+def models_promote(
+    version: Annotated[int, typer.Argument(help="Registered version to make @champion.")],
+    config: ConfigOpt = Path("configs/train.yaml"),
+) -> None:
+    """Make VERSION the champion and re-export it to the local model folder."""
+    from .registry import promote
+
+    uri, name, export_dir = _registry_target(config)
+    try:
+        out = promote(uri, name, version, export_dir)
+    except _errors() as exc:
+        _fail(str(exc))
+    typer.echo(f"@champion -> {name} version {version}; exported to {out}")
+
+
+@models_app.command("rollback")
+def models_rollback(config: ConfigOpt = Path("configs/train.yaml")) -> None:
+    """Point @champion back at the previous champion and re-export it."""
+    from .registry import rollback
+
+    uri, name, export_dir = _registry_target(config)
+    try:
+        version, out = rollback(uri, name, export_dir)
+    except _errors() as exc:
+        _fail(str(exc))
+    typer.echo(f"@champion -> {name} version {version} (rolled back); exported to {out}")
 
 
 def main() -> None:

@@ -28,6 +28,9 @@ class DataConfig(_Strict):
         "style", description="Column whose values are held out one at a time (leave-one-group-out)."
     )
     encoding: str | None = None
+    on_conflict: Literal["error", "drop", "majority"] = Field(
+        "error", description="The same note with different labels: refuse, drop those notes, or keep the majority."
+    )
 
 
 class TokenizerConfig(_Strict):
@@ -97,6 +100,11 @@ class EvaluationConfig(_Strict):
     seed: int = 42
     audit_rows: int = Field(50, ge=0)
     n_jobs: int = 1
+    reference_data: Path | None = Field(
+        None, description="Labelled notes both the champion and a candidate are scored on before promotion."
+    )
+    reference_text_column: str | None = Field(None, description="Default: data.text_column.")
+    reference_label_column: str | None = Field(None, description="Default: data.label_column.")
 
 
 class SearchConfig(_Strict):

@@ -17,7 +17,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import classification_report, confusion_matrix, f1_score
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from .labels import CLASSES, NONE
 from .text import mask_pii
@@ -84,18 +84,31 @@ def evaluate_pipeline(
     seed: int = 42,
     n_jobs: int = 1,
     progress: Callable[[str], None] | None = None,
+    cv_groups: Sequence[str] | None = None,
 ) -> EvaluationResult:
-    """Stratified k-fold out-of-fold probabilities and, with ``groups``, leave-one-group-out macro-F1."""
+    """Stratified k-fold out-of-fold probabilities and, with ``groups``, leave-one-group-out macro-F1.
+
+    With ``cv_groups`` (duplicate keys, see ``duplicates``) notes sharing a value stay in one CV fold, and a
+    held-out group's notes are also left out of its training side wherever they repeat.
+    """
     y = np.asarray(y, dtype=object)
     classes = [c for c in CLASSES if c in set(y)] + sorted(set(y) - set(CLASSES))
-    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    jobs = [(tr, te) for tr, te in skf.split(np.zeros(len(y)), y)]
+    if cv_groups is not None:
+        sgkf = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        jobs = [(tr, te) for tr, te in sgkf.split(np.zeros(len(y)), y, np.asarray(cv_groups, dtype=object))]
+    else:
+        skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        jobs = [(tr, te) for tr, te in skf.split(np.zeros(len(y)), y)]
     group_names: list[str] = []
     if groups is not None:
         g = np.asarray(groups, dtype=object)
         group_names = sorted(set(g))
+        keys = np.asarray(cv_groups if cv_groups is not None else np.arange(len(y)), dtype=object)
         if len(group_names) >= 2:
-            jobs += [(np.flatnonzero(g != name), np.flatnonzero(g == name)) for name in group_names]
+            jobs += [
+                (np.flatnonzero((g != name) & ~np.isin(keys, keys[g == name])), np.flatnonzero(g == name))
+                for name in group_names
+            ]
         else:
             group_names = []
     if progress:
