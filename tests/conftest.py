@@ -64,3 +64,35 @@ def tracking_uri(tmp_path, monkeypatch) -> str:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.chdir(tmp_path)
     return uri
+
+
+def three_label_export(path: Path, seed: int = 0, per_label: int = 40, repeats: int = 30) -> Path:
+    """A lender's own export as it arrives: GBK CSV, 催记内容/类型/催收员 columns, three labels written in
+    Chinese (推托型/投诉拒还/其他), and ``repeats`` notes copied again with another amount (near duplicates)."""
+    corpus = pd.read_csv(CORPUS, dtype=str, keep_default_na=False)
+    names = {"evasive": "推托型", "complaint_refusal": "投诉拒还", "none": "其他"}
+    part = corpus[corpus["label"].isin(names)]
+    part = part[part["text"].map(_gbk_ok)].groupby("label").sample(n=per_label, random_state=seed)
+    again = part.sample(n=repeats, random_state=seed + 1)
+    # every other repeat is retyped: other punctuation and spacing
+    retyped = again["text"].str.replace("，", ", ").str.replace("。", "！") + " "
+    again = again.assign(text=[t if i % 2 else r for i, (t, r) in enumerate(zip(again["text"], retyped, strict=True))])
+    rows = pd.concat([part, again]).sample(frac=1.0, random_state=seed + 2)
+    collectors = ["张敏", "李强", "王芳"]
+    table = pd.DataFrame(
+        {
+            "催记内容": rows["text"].to_numpy(),
+            "类型": rows["label"].map(names).to_numpy(),
+            "催收员": [collectors[i % 3] for i in range(len(rows))],
+        }
+    )
+    table.to_csv(path, index=False, encoding="gbk")
+    return path
+
+
+def _gbk_ok(text: str) -> bool:
+    try:
+        text.encode("gbk")
+    except UnicodeEncodeError:
+        return False
+    return True

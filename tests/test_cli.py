@@ -103,6 +103,19 @@ def test_validate_passes_and_fails(tmp_path):
     )
 
 
+def test_validate_exits_0_on_warnings_and_1_on_errors(tmp_path):
+    path = tmp_path / "x.csv"
+    rows = {"text": ["你去告啊我不怕", "你去告啊，我不怕", ""], "label": ["confident", "confident", "none"]}
+    pd.DataFrame(rows).to_csv(path, index=False)
+    warned = runner.invoke(app, ["data", "validate", str(path)])
+    assert warned.exit_code == 0 and "row 3: empty_text (warning)" in warned.output
+    assert "0 errors, 2 warnings" in warned.output
+    rows["label"][1] = "evasive"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    failed = runner.invoke(app, ["data", "validate", str(path)])
+    assert failed.exit_code == 1 and "row 2: label_conflict (error)" in failed.output
+
+
 def test_validate_custom_columns(tmp_path):
     path = tmp_path / "x.csv"
     pd.DataFrame({"note": ["你去告啊"], "kind": ["confident"]}).to_csv(path, index=False)

@@ -212,7 +212,10 @@ def data_validate(
     encoding: Annotated[str | None, typer.Option(help="CSV encoding (default: detected).")] = None,
     max_issues: Annotated[int, typer.Option(help="How many issues to list (all are counted).")] = 200,
 ) -> None:
-    """Check schema, labels, empty texts, duplicates, near duplicates and type names inside notes."""
+    """Check schema, labels, conflicts, empty texts, duplicates and type names inside notes.
+
+    Exit code 1 only for errors (missing column, unknown label, label conflict); the rest are warnings.
+    """
     from .data import read_table
     from .labels import load_labels
     from .validate import validate_frame
@@ -226,9 +229,9 @@ def data_validate(
         typer.echo(report.counts.to_string())
     for issue in report.issues[:max_issues]:
         where = f"row {issue.row}" if issue.row is not None else "file"
-        typer.echo(f"{path}:{where}: {issue.severity}: {issue.rule}: {issue.message}")
+        typer.echo(f"{path}:{where}: {issue.rule} ({issue.severity}): {issue.message}")
     counts = ", ".join(f"{k} {v}" for k, v in sorted(report.by_rule().items()))
-    summary = f"{len(report.errors)} errors, {len(report.warnings)} warnings in {report.rows} rows ({counts or 'none'})"
+    summary = f"{report.rows} rows: {len(report.errors)} errors, {len(report.warnings)} warnings ({counts or 'none'})"
     if not report.ok:
         _fail(summary, code=1)
     typer.echo(f"OK: {summary}")
@@ -249,7 +252,11 @@ def models_list(config: ConfigOpt = Path("configs/train.yaml")) -> None:
 
     uri, name, _ = _registry_target(config)
     table = list_versions(uri, name)
-    typer.echo(table.to_string(index=False) if len(table) else f"no registered versions of {name} in {uri}")
+    if table.empty:
+        _fail(f"no registered versions of {name} in {uri}", code=1)
+    short = table.assign(label_set=table["label_set"].map(lambda s: f"{len(s.split(','))}: {s}" if s else ""))
+    short = short.map(lambda v: v if not isinstance(v, str) or len(v) < 60 else v[:57] + "…")
+    typer.echo(short.to_string(index=False))
 
 
 @models_app.command("promote")

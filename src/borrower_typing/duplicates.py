@@ -33,7 +33,8 @@ def duplicate_key(text: object) -> str:
 
 
 def duplicate_keys(texts: pd.Series | list[str]) -> pd.Series:
-    return pd.Series([duplicate_key(t) for t in texts], index=getattr(texts, "index", None), dtype=object)
+    index = texts.index if isinstance(texts, pd.Series) else None
+    return pd.Series([duplicate_key(t) for t in texts], index=index, dtype=object)
 
 
 @dataclass

@@ -123,9 +123,9 @@ def _compare(
         gone = sorted(set(old.classes_) - set(new.classes_))
         added = sorted(set(new.classes_) - set(old.classes_))
         reason = (
-            f"kept champion version {version}: not promoted because the label set differs "
-            f"(champion {len(old.classes_)} labels [{old_labels}], candidate {len(new.classes_)} [{new_labels}]; "
-            f"missing {gone or 'none'}, new {added or 'none'}); pass --allow-label-change to replace the label set"
+            f"kept champion version {version}: not promoted because the label set differs (champion "
+            f"{len(old.classes_)} labels, candidate {len(new.classes_)}; missing {', '.join(gone) or 'none'}; "
+            f"new {', '.join(added) or 'none'}); pass --allow-label-change to replace the label set"
         )
         champ_f1 = _run_f1(_metrics(uri, champion.run_id), old.classes_)
         d = Decision(False, "label-set", reason, metric=metric)
