@@ -58,8 +58,10 @@ bench: $(STAMP) ## Benchmarks against peers, 1,000,000-row scoring, memory, late
 bench-smoke: $(STAMP) ## The same harness on a few thousand rows (checks it works; the figures mean little)
 	$(BIN)/python -m benchmarks.bench --smoke --out reports/bench-smoke
 
-notebooks: $(STAMP) ## Execute the notebooks and render them with outputs to reports/*.html
-	$(BIN)/python notebooks/render.py
+notebooks: $(STAMP) ## Execute the notebooks, render them to reports/*.html (DATA=… TEXT_COLUMN=… LABEL_COLUMN=… GROUP_COLUMN=…)
+	$(BIN)/python notebooks/render.py $(if $(DATA),--data "$(DATA)") $(if $(TEXT_COLUMN),--text-column "$(TEXT_COLUMN)") \
+		$(if $(LABEL_COLUMN),--label-column "$(LABEL_COLUMN)") $(if $(GROUP_COLUMN),--group-column "$(GROUP_COLUMN)") \
+		$(if $(ENCODING),--encoding "$(ENCODING)") $(if $(TRACKING_URI),--tracking-uri "$(TRACKING_URI)")
 
 mlflow-ui: $(STAMP) ## Browse runs and registered models at http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000
