@@ -108,14 +108,14 @@ def test_unknown_label_stops_before_training(tmp_path):
     path = tmp_path / "bad.csv"
     pd.DataFrame({"text": ["a", "b", "c"], "label": ["victim", "暴躁型", "none"]}).to_csv(path, index=False)
     with pytest.raises(DataError, match=r"row 2 \('暴躁型'\)"):
-        load_labelled(config_for(path, tmp_path), load_labels())
+        load_labelled(config_for(path, tmp_path, **{"data.group_column": None}), load_labels())
 
 
 def test_missing_column_stops_before_training(tmp_path):
     path = tmp_path / "bad.csv"
     pd.DataFrame({"note": ["a"], "label": ["victim"]}).to_csv(path, index=False)
     with pytest.raises(DataError, match="'text'"):
-        load_labelled(config_for(path, tmp_path), load_labels())
+        load_labelled(config_for(path, tmp_path, **{"data.group_column": None}), load_labels())
 
 
 def test_chinese_labels_and_gb18030(tmp_path):
@@ -123,5 +123,7 @@ def test_chinese_labels_and_gb18030(tmp_path):
     pd.DataFrame({"催记内容": ["你去告啊", "哭诉被骗"], "类型": ["自信型", "受害者型"]}).to_csv(
         path, index=False, encoding="gb18030"
     )
-    cfg = config_for(path, tmp_path, **{"data.text_column": "催记内容", "data.label_column": "类型"})
+    cfg = config_for(
+        path, tmp_path, **{"data.text_column": "催记内容", "data.label_column": "类型", "data.group_column": None}
+    )
     assert load_labelled(cfg, load_labels())["label"].tolist() == ["confident", "victim"]
