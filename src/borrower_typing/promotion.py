@@ -45,6 +45,7 @@ class Decision:
     per_class: pd.DataFrame = field(default_factory=pd.DataFrame)
     disagreements: pd.DataFrame = field(default_factory=pd.DataFrame)
     evaluated_on: str = ""
+    detail: str = ""
 
     def tags(self) -> dict[str, str]:
         return {"promotion": self.reason, "promotion_rule": self.rule, "promoted": str(self.promote).lower()}
@@ -97,8 +98,7 @@ def decide(
             decision.evaluated_on = "the candidate's training notes (seen in training: for reading, not scoring)"
         if decision.rule == "label-set" and allow_label_change:
             decision.promote = True
-            decision.reason = decision.reason.replace("not promoted", "promoted (--allow-label-change)")
-            decision.reason = decision.reason.split("; pass --allow")[0]
+            decision.reason = f"promoted to @champion: the label set changes ({decision.detail}); --allow-label-change"
     if force:
         decision.promote, decision.rule = True, "forced"
         decision.reason = f"promoted to @champion (--promote); the comparison said: {decision.reason}"
@@ -122,13 +122,16 @@ def _compare(
     if old_labels != new_labels:
         gone = sorted(set(old.classes_) - set(new.classes_))
         added = sorted(set(new.classes_) - set(old.classes_))
+        detail = (
+            f"champion {len(old.classes_)} labels, candidate {len(new.classes_)}; "
+            f"missing {', '.join(gone) or 'none'}; new {', '.join(added) or 'none'}"
+        )
         reason = (
-            f"kept champion version {version}: not promoted because the label set differs (champion "
-            f"{len(old.classes_)} labels, candidate {len(new.classes_)}; missing {', '.join(gone) or 'none'}; "
-            f"new {', '.join(added) or 'none'}); pass --allow-label-change to replace the label set"
+            f"kept champion version {version}: not promoted because the label set differs ({detail}); "
+            "pass --allow-label-change to replace the label set"
         )
         champ_f1 = _run_f1(_metrics(uri, champion.run_id), old.classes_)
-        d = Decision(False, "label-set", reason, metric=metric)
+        d = Decision(False, "label-set", reason, metric=metric, detail=detail)
         d.per_class = pd.DataFrame({"champion (its own run)": champ_f1, "candidate": _run_f1(metrics, new.classes_)})
         if reference is not None:
             d.disagreements, d.evaluated_on = _disagreements(old, new, reference.frame), reference.source

@@ -53,6 +53,12 @@ def test_a_three_label_export_does_not_replace_the_champion(tracking_uri, tmp_pa
     after = load_model(tmp_path / "export")
     assert len(after.classes_) == 10 and after.predict([NOTE])[0].type == before.type
 
+    # only a flag that names the change lets the three-label model replace the champion
+    allowed = train(cfg(tmp_path, export, **EXPORT_COLUMNS), reports_dir=tmp_path / "r3", allow_label_change=True)
+    assert allowed.promoted and "label set changes" in allowed.promotion_reason
+    assert "--allow-label-change" in allowed.promotion_reason
+    assert set(load_model(tmp_path / "export").classes_) == {"evasive", "complaint_refusal", "none"}
+
 
 @pytest.mark.slow
 def test_promotion_on_the_same_data_and_labels_follows_the_stated_rule(tracking_uri, tmp_path):
