@@ -63,3 +63,14 @@ def test_promote_and_rollback_move_the_exported_folder(tracking_uri, tmp_path):
     assert set(table["label_set"]) == {"complaint_refusal,evasive,none"} and set(table["train_notes"]) == {"150"}
     missing = runner.invoke(app, ["models", "promote", "9", "--config", str(config)])
     assert missing.exit_code == 2 and "no version 9" in missing.output
+
+
+def test_list_on_a_missing_store_says_so_and_creates_nothing(tmp_path, monkeypatch):
+    db = tmp_path / "nothing.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{db}")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["models", "list"])
+    assert result.exit_code == 0 and "no registered versions of borrower-typing" in result.output
+    assert not db.exists()
+    rolled = runner.invoke(app, ["models", "rollback"])
+    assert rolled.exit_code == 2 and "no previous champion" in rolled.output

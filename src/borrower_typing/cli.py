@@ -253,7 +253,8 @@ def models_list(config: ConfigOpt = Path("configs/train.yaml")) -> None:
     uri, name, _ = _registry_target(config)
     table = list_versions(uri, name)
     if table.empty:
-        _fail(f"no registered versions of {name} in {uri}", code=1)
+        typer.echo(f"no registered versions of {name} in {uri}")
+        return
     short = table.assign(label_set=table["label_set"].map(lambda s: f"{len(s.split(','))}: {s}" if s else ""))
     short = short.map(lambda v: v if not isinstance(v, str) or len(v) < 60 else v[:57] + "…")
     typer.echo(short.to_string(index=False))

@@ -29,6 +29,7 @@ def _now() -> str:
 
 
 def history(uri: str, name: str) -> list[str]:
+    """The versions ``@champion`` has pointed at, oldest first (as recorded by ``make_champion``)."""
     from mlflow.exceptions import MlflowException
 
     try:
@@ -55,6 +56,10 @@ def list_versions(uri: str, name: str) -> pd.DataFrame:
     creation time and the reason it was (or was not) promoted."""
     from mlflow.exceptions import MlflowException
 
+    from .explore import store_exists
+
+    if not store_exists(uri):  # looking must not create an empty SQLite store
+        return pd.DataFrame(columns=COLUMNS)
     client = _client(uri)
     try:
         aliases = dict(client.get_registered_model(name).aliases or {})
