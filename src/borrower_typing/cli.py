@@ -1,7 +1,8 @@
-"""Command line: each command parses its options and calls one library function.
+"""Command line: each command parses its options, validates its config into an object, resolves the MLflow
+tracking URI once, and calls one library function with them.
 
-Heavy modules (scikit-learn, MLflow) are imported inside commands, so ``predict`` on one note pays only
-for what it uses.
+Library modules are imported inside commands: ``predict`` on one note must not pay for pandas, scikit-learn
+or MLflow, which the scoring and training modules import at their top.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from typing import Annotated, Literal
 
 import typer
 
+from .config import ConfigError, load_score_config, load_train_config, resolve_tracking_uri
+from .errors import DataError
+from .labels import LabelsError, UnknownLabelError, load_labels
+
 app = typer.Typer(
     help="Type Chinese loan-collection notes: borrower type, confidence, evidence and handling strategy.",
     no_args_is_help=True,
@@ -21,10 +26,16 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Check labelled data before training.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+labels_app = typer.Typer(help="Check an edited labels file.", no_args_is_help=True)
+app.add_typer(labels_app, name="labels")
 models_app = typer.Typer(help="Registered model versions and the @champion alias.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
-ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Training config (YAML).")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Training config (YAML). Default: configs/train.yaml if present.")
+]
+DEFAULT_TRAIN_CONFIG = Path("configs/train.yaml")
+DEFAULT_SCORE_CONFIG = Path("configs/score.yaml")
 ModelOpt = Annotated[
     str | None,
     typer.Option(
@@ -43,16 +54,24 @@ def _fail(message: str, code: int = 2) -> None:
 
 def _errors():
     """Known user errors end with one clear line and exit code 2, not a traceback."""
-    from .config import ConfigError
-    from .data import DataError
-    from .labels import UnknownLabelError
+    return (ConfigError, DataError, LabelsError, UnknownLabelError, FileNotFoundError, KeyError)
 
-    return (ConfigError, DataError, UnknownLabelError, FileNotFoundError, KeyError)
+
+def _config_path(given: Path | None, default: Path) -> Path | None:
+    """The config file to read: the one given (which must exist: loading names it if not), else the default
+    one if present, else None (the built-in defaults)."""
+    if given is not None:
+        return given
+    return default if default.exists() else None
+
+
+def _tracking_uri(configured: str | None = None) -> str:
+    return resolve_tracking_uri(configured)
 
 
 @app.command()
 def train(
-    config: ConfigOpt = Path("configs/train.yaml"),
+    config: ConfigOpt = None,
     data: Annotated[Path | None, typer.Option(help="Labelled CSV/GB18030 CSV/xlsx/Parquet/JSONL file.")] = None,
     text_column: Annotated[str | None, typer.Option(help="Column with the note text.")] = None,
     label_column: Annotated[str | None, typer.Option(help="Column with labels (slugs or Chinese names).")] = None,
@@ -73,7 +92,6 @@ def train(
     ] = None,
 ) -> None:
     """Train, evaluate (CV and leave-one-group-out), log to MLflow, register, promote, export."""
-    from .config import load_train_config
     from .train import train as run_train
 
     given = {
@@ -87,7 +105,7 @@ def train(
     if group_column is not None:  # "" means: no group, cross-validation only
         overrides["data.group_column"] = group_column or None
     try:
-        cfg = load_train_config(config if config.exists() or config != Path("configs/train.yaml") else None, overrides)
+        cfg = load_train_config(_config_path(config, DEFAULT_TRAIN_CONFIG), overrides)
         result = run_train(
             cfg,
             search=search,
@@ -95,6 +113,7 @@ def train(
             reports_dir=reports,
             track=not no_tracking,
             progress=typer.echo,
+            tracking_uri=_tracking_uri(cfg.tracking.tracking_uri),
             allow_label_change=allow_label_change,
         )
     except _errors() as exc:
@@ -114,7 +133,7 @@ def evaluate(
     from .evaluate import evaluate_model_on_file
 
     try:
-        out = evaluate_model_on_file(model, data, text_column, label_column, reports)
+        out = evaluate_model_on_file(model, data, text_column, label_column, reports, tracking_uri=_tracking_uri())
     except _errors() as exc:
         _fail(str(exc))
     typer.echo(
@@ -136,7 +155,7 @@ def predict(
 
     notes = [note] if note != "-" else _stdin_notes()
     try:
-        typing_model = load_model(model)
+        typing_model = load_model(model, _tracking_uri())
     except _errors() as exc:
         _fail(str(exc))
     preds = typing_model.predict(notes, evidence=evidence)
@@ -160,9 +179,10 @@ def score(
     input: Annotated[str, typer.Argument(help="Export to score: .csv (UTF-8/GB18030), .xlsx, .parquet, .jsonl.")],
     output: Annotated[str, typer.Option("--output", "-o", help="Output file; format from its extension.")],
     model: ModelOpt = None,
-    config: Annotated[Path, typer.Option("--config", "-c", help="Scoring defaults (YAML, 'score' section).")] = Path(
-        "configs/score.yaml"
-    ),
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Scoring defaults (YAML, 'score' section). Default: configs/score.yaml."),
+    ] = None,
     text_column: Annotated[str | None, typer.Option(help="Column with the notes (default from config).")] = None,
     id_columns: Annotated[
         str | None, typer.Option(help="Comma-separated input columns to keep (default: all).")
@@ -181,17 +201,20 @@ def score(
     partitions: Annotated[int | None, typer.Option(help="Spark: tasks scoring in parallel.")] = None,
 ) -> None:
     """Score a whole export; every input row comes out, in order, with its prediction."""
-    from .batch import run_score
-
     ids = [c.strip() for c in id_columns.split(",")] if id_columns else None
     common = dict(model=model, text_column=text_column, id_columns=ids, case_column=case_column, encoding=encoding)
-    common |= dict(time_column=time_column, strategy=not no_strategy, overwrite=overwrite, config_path=config)
+    common |= dict(time_column=time_column, strategy=not no_strategy, overwrite=overwrite)
     try:
+        common |= dict(
+            config=load_score_config(_config_path(config, DEFAULT_SCORE_CONFIG)), tracking_uri=_tracking_uri()
+        )
         if engine == "spark":
             from .spark import run_score_spark
 
             summary = run_score_spark(input, output, spark_master=spark_master, partitions=partitions, **common)
         else:
+            from .batch import run_score
+
             summary = run_score(
                 input, output, jobs=jobs, chunk_size=chunk_size, output_encoding=output_encoding, quiet=quiet, **common
             )
@@ -217,14 +240,14 @@ def data_validate(
     Exit code 1 only for errors (missing column, unknown label, label conflict); the rest are warnings.
     """
     from .data import read_table
-    from .labels import load_labels
     from .validate import validate_frame
 
     try:
         df = read_table(path, encoding=encoding)
+        labels = load_labels()
     except _errors() as exc:
         _fail(str(exc))
-    report = validate_frame(df, load_labels(), text_column, label_column, (group_column,))
+    report = validate_frame(df, labels, text_column, label_column, (group_column,))
     if report.counts is not None:
         typer.echo(report.counts.to_string())
     for issue in report.issues[:max_issues]:
@@ -237,16 +260,16 @@ def data_validate(
     typer.echo(f"OK: {summary}")
 
 
-def _registry_target(config: Path) -> tuple[str, str, Path]:
-    from .config import load_train_config
-    from .tracking import resolve_tracking_uri
-
-    t = load_train_config(config if config.exists() else None).tracking
-    return resolve_tracking_uri(t.tracking_uri), t.registered_model, t.export_dir
+def _registry_target(config: Path | None) -> tuple[str, str, Path]:
+    try:
+        t = load_train_config(_config_path(config, DEFAULT_TRAIN_CONFIG)).tracking
+    except _errors() as exc:
+        _fail(str(exc))
+    return _tracking_uri(t.tracking_uri), t.registered_model, t.export_dir
 
 
 @models_app.command("list")
-def models_list(config: ConfigOpt = Path("configs/train.yaml")) -> None:
+def models_list(config: ConfigOpt = None) -> None:
     """Registered versions: alias, label set, data digest, metric, created, promotion reason."""
     from .registry import list_versions
 
@@ -263,7 +286,7 @@ def models_list(config: ConfigOpt = Path("configs/train.yaml")) -> None:
 @models_app.command("promote")
 def models_promote(
     version: Annotated[int, typer.Argument(help="Registered version to make @champion.")],
-    config: ConfigOpt = Path("configs/train.yaml"),
+    config: ConfigOpt = None,
 ) -> None:
     """Make VERSION the champion and re-export it to the local model folder."""
     from .registry import promote
@@ -277,7 +300,7 @@ def models_promote(
 
 
 @models_app.command("rollback")
-def models_rollback(config: ConfigOpt = Path("configs/train.yaml")) -> None:
+def models_rollback(config: ConfigOpt = None) -> None:
     """Point @champion back at the previous champion and re-export it."""
     from .registry import rollback
 
@@ -287,6 +310,28 @@ def models_rollback(config: ConfigOpt = Path("configs/train.yaml")) -> None:
     except _errors() as exc:
         _fail(str(exc))
     typer.echo(f"@champion -> {name} version {version} (rolled back); exported to {out}")
+
+
+@labels_app.command("check")
+def labels_check(
+    path: Annotated[Path | None, typer.Argument(help="Labels file (default: the packaged one).")] = None,
+    rules: Annotated[Path | None, typer.Option(help="Rule list (default: the packaged one).")] = None,
+) -> None:
+    """Check strategy texts against collection rules (docs/compliance.md): exit 1 on a finding, 2 if unreadable."""
+    from .compliance import check_file, default_rules_path, summary
+    from .labels import default_labels_path
+
+    try:
+        findings = check_file(path, rules)
+    except ValueError as exc:
+        _fail(str(exc))
+    for finding in findings:
+        typer.echo(finding.line())
+    where = path or default_labels_path()
+    if findings:
+        counts = ", ".join(f"{rule} {n}" for rule, n in summary(findings).items())
+        _fail(f"{where}: {len(findings)} findings ({counts})", code=1)
+    typer.echo(f"OK: {where}: no findings against {rules or default_rules_path()}")
 
 
 def main() -> None:

@@ -18,7 +18,6 @@ Rules, first match wins (the run's ``promotion_rule`` tag names the one used):
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,19 +85,18 @@ def decide(
         decision = Decision(True, "first", "promoted to @champion (there was none)", metric=metric)
         decision.per_class = pd.DataFrame({"candidate": _run_f1(metrics, candidate.classes_)})
         return decision
-    with tempfile.TemporaryDirectory(prefix="champion-") as tmp:
-        from .model import TypingModel, find_bundle
+    from .predict import load_model
 
-        old = TypingModel.load(find_bundle(tracking.download_model(uri, f"models:/{name}/{champion.version}", tmp)))
-        keys = set(training["key"])
-        decision = _compare(uri, champion, old, candidate, metrics, metric, scheme, digest, keys, reference)
-        decision.champion_version = str(champion.version)
-        if decision.disagreements.empty and not decision.evaluated_on:
-            decision.disagreements = _disagreements(old, candidate, training)
-            decision.evaluated_on = "the candidate's training notes (seen in training: for reading, not scoring)"
-        if decision.rule == "label-set" and allow_label_change:
-            decision.promote = True
-            decision.reason = f"promoted to @champion: the label set changes ({decision.detail}); --allow-label-change"
+    old = load_model(f"models:/{name}/{champion.version}", uri)  # its download is removed once loaded
+    keys = set(training["key"])
+    decision = _compare(uri, champion, old, candidate, metrics, metric, scheme, digest, keys, reference)
+    decision.champion_version = str(champion.version)
+    if decision.disagreements.empty and not decision.evaluated_on:
+        decision.disagreements = _disagreements(old, candidate, training)
+        decision.evaluated_on = "the candidate's training notes (seen in training: for reading, not scoring)"
+    if decision.rule == "label-set" and allow_label_change:
+        decision.promote = True
+        decision.reason = f"promoted to @champion: the label set changes ({decision.detail}); --allow-label-change"
     if force:
         decision.promote, decision.rule = True, "forced"
         decision.reason = f"promoted to @champion (--promote); the comparison said: {decision.reason}"

@@ -12,13 +12,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import TrainConfig, with_overrides
+from . import tracking
+from .config import TrainConfig, resolve_tracking_uri, with_overrides
 from .evaluate import EvaluationResult, choose_threshold, evaluate_pipeline, write_report
 from .labelled import LabelledData, read_labelled, read_reference
 from .labels import LabelSet, load_labels
 from .model import TypingModel
 from .pipeline import build_pipeline
 from .text import mask_pii
+from .tracking import using_tracking_uri
 
 Progress = Callable[[str], None]
 
@@ -80,26 +82,38 @@ def train(
     reports_dir: str | Path = "reports/train",
     track: bool = True,
     progress: Progress | None = None,
+    tracking_uri: str | None = None,
     allow_label_change: bool = False,
 ) -> TrainResult:
     """Fit and evaluate the configured model (or the best of the search grid), log everything to MLflow,
-    register the model, move ``@champion`` when it earns it, and export the champion for local use."""
+    register the model, move ``@champion`` when it earns it, and export the champion for local use.
+    ``tracking_uri``: default ``config.tracking.tracking_uri``, else ``$MLFLOW_TRACKING_URI``, else SQLite."""
     say = progress or (lambda _msg: None)
     labels = load_labels(config.labels_path)
     labelled = read_labelled(config, labels)
-    data = labelled.frame
-    say(f"{len(data)} labelled notes, {data['label'].nunique()} labels, from {config.data.path}")
+    say(f"{len(labelled.frame)} labelled notes, {labelled.frame['label'].nunique()} labels, from {config.data.path}")
     for line in labelled.lines():
         say(line)
     reference = read_reference(config, labels) if config.evaluation.reference_data else None
-
-    mlflow = None
-    if track:
-        from .tracking import _mlflow, resolve_tracking_uri
-
-        uri = resolve_tracking_uri(config.tracking.tracking_uri)
-        mlflow = _mlflow(uri)
+    promotion_args = (promote, reference, allow_label_change)
+    if not track:
+        return _train(config, labels, labelled, search, promotion_args, reports_dir, None, say)
+    with using_tracking_uri(resolve_tracking_uri(tracking_uri or config.tracking.tracking_uri)) as mlflow:
         mlflow.set_experiment(config.tracking.experiment)
+        return _train(config, labels, labelled, search, promotion_args, reports_dir, mlflow, say)
+
+
+def _train(
+    config: TrainConfig,
+    labels: LabelSet,
+    labelled: LabelledData,
+    search: bool,
+    promotion_args: tuple[bool, LabelledData | None, bool],
+    reports_dir: str | Path,
+    mlflow: Any,
+    say: Progress,
+) -> TrainResult:
+    data = labelled.frame
 
     search_table = None
     with _maybe_run(mlflow, run_name(config, search)) as run:
@@ -137,7 +151,7 @@ def train(
         say(summary_line(metrics))
         result = TrainResult(model, evaluation, metrics, threshold, report_files=files, search_results=search_table)
         if mlflow is not None:
-            _track(mlflow, run, config, labelled, result, promote, say, reference, allow_label_change)
+            _track(mlflow, run, config, labelled, result, promotion_args, say)
     return result
 
 
@@ -222,15 +236,14 @@ def _track(
     config: TrainConfig,
     labelled: LabelledData,
     result: TrainResult,
-    promote: bool,
+    promotion_args: tuple[bool, LabelledData | None, bool],
     say: Progress,
-    reference: LabelledData | None = None,
-    allow_label_change: bool = False,
 ) -> None:
     import tempfile
 
-    from . import promotion, registry, tracking
+    from . import promotion, registry
 
+    promote, reference, allow_label_change = promotion_args
     data = labelled.frame.drop(columns=["key"])
 
     uri = mlflow.get_tracking_uri()
