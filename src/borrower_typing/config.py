@@ -40,6 +40,10 @@ class DataConfig(_Strict):
     on_conflict: Literal["error", "drop", "majority"] = Field(
         "error", description="The same note with different labels: refuse, drop those notes, or keep the majority."
     )
+    sources: list[Path] = Field(
+        default_factory=list, description="More labelled files with the same columns (e.g. labels from Label Studio)."
+    )
+    provenance_column: str = Field("provenance", description="Column naming each row's file (its stem).")
 
 
 class TokenizerConfig(_Strict):

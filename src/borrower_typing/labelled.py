@@ -13,9 +13,10 @@ from pathlib import Path
 import pandas as pd
 
 from .config import TrainConfig
-from .data import DataError, read_table
+from .data import DataError
 from .duplicates import DuplicateSummary, duplicate_keys, resolve_conflicts, summarise
 from .labels import LabelSet
+from .sources import read_sources
 from .text import clean
 
 
@@ -60,29 +61,26 @@ def _rows(rows: list[int], limit: int = 20) -> str:
     return ", ".join(map(str, rows[:limit])) + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
 
 
-def read_labelled(config: TrainConfig, labels: LabelSet, path: str | Path | None = None) -> LabelledData:
-    """The training table with labels as slugs; stops before training on anything it cannot use."""
+def read_labelled(config: TrainConfig, labels: LabelSet) -> LabelledData:
+    """The training table with labels as slugs; stops before training on anything it cannot use. With several
+    files (``data.sources``) row numbers are positions in the stacked table."""
     d = config.data
-    source = Path(path or d.path)
-    df = read_table(source, encoding=d.encoding)
-    missing = [c for c in (d.text_column, d.label_column) if c not in df.columns]
-    if missing:
-        raise DataError(f"{source}: no column {', '.join(map(repr, missing))}; columns are {list(df.columns)}")
+    source = Path(d.path)
+    df = read_sources(d, labels)  # every file checked for its columns and labels, with a provenance column
     if d.group_column and d.group_column not in df.columns:
         raise DataError(
             f"{source}: no group column {d.group_column!r} (--group-column / data.group_column); columns are "
             f"{list(df.columns)}; pass --group-column '' for cross-validation only"
         )
-    slugs = df[d.label_column].map(lambda v: labels.try_slug(v) if isinstance(v, str) else None)
-    bad = slugs.isna()
-    if bad.any():
-        rows = ", ".join(f"row {i} ({df[d.label_column][i]!r})" for i in df.index[bad][:10])
-        more = f" and {int(bad.sum()) - 10} more" if bad.sum() > 10 else ""
-        raise DataError(f"{source}: unknown label in column {d.label_column!r}: {rows}{more}")
+    if not (isinstance(df.index, pd.RangeIndex) and df.index.start == 1):  # stacked files: 1-based positions
+        df.index = pd.RangeIndex(1, len(df) + 1)
+    slugs = df[d.label_column].map(labels.try_slug)
     text = df[d.text_column].fillna("").astype(str)
     out = pd.DataFrame({"text": text, "label": slugs, "row": df.index.to_numpy(dtype=int)}, index=df.index)
     if d.group_column:
         out["group"] = df[d.group_column].fillna("").astype(str)
+    if d.sources:  # one file: the table (and its logged digest) stays as it was
+        out["provenance"] = df[d.provenance_column].astype(str)
     empty = out["text"].map(lambda t: not clean(t))
     out = out.loc[~empty]
     out["key"] = duplicate_keys(out["text"])
@@ -114,6 +112,7 @@ def read_reference(config: TrainConfig, labels: LabelSet) -> LabelledData:
             "data.label_column": e.reference_label_column or config.data.label_column,
             "data.group_column": None,
             "data.on_conflict": "drop",
+            "data.sources": [],
         },
     )
     return read_labelled(ref, labels)

@@ -19,6 +19,7 @@ from .labelled import LabelledData, read_labelled, read_reference
 from .labels import LabelSet, load_labels
 from .model import TypingModel
 from .pipeline import build_pipeline
+from .sources import source_line, source_metrics
 from .text import mask_pii
 from .tracking import using_tracking_uri
 
@@ -132,16 +133,13 @@ def _train(
         }
         model = fit_model(config, data, labels, threshold, meta)
         fit_seconds = time.perf_counter() - t0
-        metrics = (
-            evaluation.metrics()
-            | {
-                "review_threshold": threshold,
-                "fit_seconds": fit_seconds,
-                "evaluation_seconds": eval_seconds,
-                "train_rows": float(len(data)),
-            }
-            | labelled.metrics()
-        )
+        metrics = evaluation.metrics() | {
+            "review_threshold": threshold,
+            "fit_seconds": fit_seconds,
+            "evaluation_seconds": eval_seconds,
+            "train_rows": float(len(data)),
+        }
+        metrics |= source_metrics(evaluation, data) | labelled.metrics()
         names = {t.slug: t.name_zh for t in (*labels.types, labels.none)}
         files = write_report(evaluation, data["text"].tolist(), reports_dir, names, config.evaluation.audit_rows)
         files["data_quality.csv"] = labelled.write(reports_dir)
@@ -149,6 +147,8 @@ def _train(
             search_table.to_csv(Path(reports_dir) / "search_results.csv", index=False)
             files["search_results.csv"] = Path(reports_dir) / "search_results.csv"
         say(summary_line(metrics))
+        if by_source := source_line(metrics):
+            say(by_source)
         result = TrainResult(model, evaluation, metrics, threshold, report_files=files, search_results=search_table)
         if mlflow is not None:
             _track(mlflow, run, config, labelled, result, promotion_args, say)
