@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,7 @@ class ScoreSummary:
     review_counts: Counter = field(default_factory=Counter)
     cases_output: Path | None = None
     cases: int = 0
+    profiles: Any = None  # monitor.BatchProfiles when scoring with monitoring
 
     @property
     def rows_per_second(self) -> float:
@@ -89,6 +91,7 @@ class ScoredChunk:
     proba: np.ndarray | None = None
     cases: list[object] | None = None
     times: list[object] | None = None
+    profiles: Any = None
 
 
 @dataclass
@@ -103,6 +106,8 @@ class ChunkJob:
     out_encoding: str
     case_column: str | None = None
     time_column: str | None = None
+    monitor: Any = None  # a MonitorConfig: profile each chunk for monitoring (score --monitor)
+    monitor_by: list[str] = field(default_factory=list)
 
 
 def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
@@ -131,7 +136,18 @@ def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
         scored.proba = np.asarray([[p.probabilities[c] for c in model.classes_] for p in preds], dtype=np.float32)
         scored.cases = chunk[job.case_column].tolist()
         scored.times = chunk[job.time_column].tolist() if job.time_column else None
+    if job.monitor is not None:
+        scored.profiles = _chunk_profiles(model, job, chunk, result)
     return scored
+
+
+def _chunk_profiles(model: TypingModel, job: ChunkJob, chunk: pd.DataFrame, result: pd.DataFrame) -> Any:
+    """The monitoring profile of a scored chunk, made where the chunk was scored (no reading back)."""
+    from .monitor import profile_chunk, token_rows
+
+    frame = result.assign(**{c: chunk[c] for c in job.monitor_by})
+    rows = np.asarray(chunk.index, dtype=np.int64)
+    return profile_chunk(model, frame, chunk[job.text_column].tolist(), job.monitor_by, token_rows(rows, job.monitor))
 
 
 def score_file(
@@ -151,6 +167,8 @@ def score_file(
     recency_decay: float = 0.8,
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
+    monitor: Any = None,
+    monitor_by: list[str] | None = None,
 ) -> ScoreSummary:
     """Score ``input_path`` into ``output_path`` (format from the extension); see the module docstring."""
     from .model import find_bundle
@@ -168,7 +186,9 @@ def score_file(
         *(id_columns or []),
         *([case_column] if case_column else []),
         *([time_column] if time_column else []),
+        *(monitor_by or []),
     ]
+    needed = list(dict.fromkeys(needed))
     missing = [c for c in needed if c not in columns]
     if missing:
         raise DataError(f"{input_path}: no column {', '.join(map(repr, missing))}; columns are {columns}")
@@ -184,6 +204,7 @@ def score_file(
     start = time.perf_counter()
     with TableWriter(output_path, encoding=output_encoding, overwrite=overwrite) as writer:
         job = ChunkJob(model_dir, text_column, keep, strategy, writer.fmt, output_encoding, case_column, time_column)
+        job.monitor, job.monitor_by = monitor, list(monitor_by or [])
         for scored in _scored(job, chunks, jobs):
             if scored.payload is not None:
                 writer.write_encoded(scored.payload, scored.columns, scored.rows)
@@ -194,6 +215,10 @@ def score_file(
             summary.review_counts.update(r for r in scored.reasons if r)
             if agg is not None:
                 agg.add(scored.cases, scored.proba, scored.reasons, scored.times)
+            if scored.profiles is not None:
+                summary.profiles = (
+                    scored.profiles if summary.profiles is None else summary.profiles.merge(scored.profiles)
+                )
             if progress:
                 progress(scored.rows)
     if agg is not None:
@@ -312,6 +337,8 @@ def run_score(
     strategy: bool = True,
     overwrite: bool = False,
     quiet: bool = False,
+    monitor: Any = None,
+    monitor_by: list[str] | None = None,
 ) -> ScoreSummary:
     """``score_file`` with defaults from the scoring config, a model resolved from a path or URI, and a
     progress bar on a terminal."""
@@ -334,6 +361,8 @@ def run_score(
         time_column=time_column,
         recency_decay=cfg.recency_decay,
         overwrite=overwrite,
+        monitor=monitor,
+        monitor_by=monitor_by,
     )
     if quiet or not stderr_is_terminal():
         return score_file(model_dir, input_path, output_path, **kwargs)

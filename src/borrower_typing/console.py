@@ -51,3 +51,19 @@ def render_summary(summary) -> None:
     print(f"types (incl. rows needing review): {counts}", file=out)
     if summary.cases_output:
         print(f"{summary.cases:,} cases -> {summary.cases_output}", file=out)
+
+
+def render_monitoring(result) -> None:
+    """The verdict, each signal and the worst slices of a monitoring run, on standard output."""
+    from .monitor import iter_slices
+
+    s = result.summary
+    lines = [f"monitoring verdict: {s['verdict'].upper()} ({s['rows']:,} rows)"]
+    for g in s["signals"]:
+        lines.append(
+            f"  {g['status']:5}  {g['name']:22} {g['value']:8.3f}  (drift at {g['threshold']:g})  {g['detail']}"
+        )
+    lines += [f"  slice {line}" for line in list(iter_slices(s))[:10]]
+    run = f"; MLflow run {result.run_id}" if result.run_id else ""
+    lines.append(f"report: {result.report} (summary {result.summary_file}){run}")
+    print("\n".join(lines))

@@ -19,6 +19,7 @@ from .labels import NONE, TYPES, LabelSet, load_labels
 from .ngrams import display_feature
 from .scorer import SCORER_FILE, LinearScorer, NotCompilable
 from .text import PLACEHOLDERS, cjk_count, normalize, texts_of
+from .vocab import OOV_REASON, known_pairs, vocab_share
 
 if TYPE_CHECKING:  # pandas and scikit-learn stay out of the one-note path
     import pandas as pd
@@ -49,7 +50,9 @@ assert set(PLACEHOLDER_DISPLAY) == set(PLACEHOLDERS)
 # Punctuation stripped from the edges of a piece of evidence.
 _EDGE_MARKS = " ,.!?;:，。！？；：、"
 # Review reasons under which a note says nothing about the borrower (low_confidence is not one of them).
-NO_BASIS_REASONS = frozenset({"empty", "not_chinese", "too_short", "no_basis"})
+NO_BASIS_REASONS = frozenset({"empty", "not_chinese", "too_short", OOV_REASON, "no_basis"})
+# Models saved before the out-of-vocabulary rule get the default of ReviewConfig.min_vocab_share.
+DEFAULT_MIN_VOCAB_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class TypingModel:
         meta: dict[str, Any] | None = None,
         scorer: LinearScorer | None = None,
         source: str | Path | None = None,
+        min_vocab_share: float = DEFAULT_MIN_VOCAB_SHARE,
     ):
         if pipeline is None and scorer is None:
             raise ValueError("a TypingModel needs a fitted pipeline or a scorer")
@@ -104,6 +108,9 @@ class TypingModel:
         self.labels = labels or load_labels()
         self.threshold = float(threshold)
         self.min_cjk_chars = int(min_cjk_chars)
+        self.min_vocab_share = float(min_vocab_share)
+        self._known_pairs: frozenset[str] | None = None
+        self.profile: dict[str, Any] | None = None  # reference profile (profile.py), written by save
         self.meta = dict(meta or {})
         self.classes_ = [str(c) for c in (scorer.classes if scorer else pipeline.classes_)]
         unknown = set(self.classes_) - set(TYPES) - {NONE}
@@ -241,11 +248,37 @@ class TypingModel:
             return "not_chinese"
         if n_cjk < self.min_cjk_chars:
             return "too_short"
+        if self.min_vocab_share > 0:  # a note mostly unknown to the vocabulary: the type would be a guess
+            share = self.vocab_share(text)
+            if share is not None and share < self.min_vocab_share:
+                return OOV_REASON
         if no_basis:
             return "no_basis"
         if confidence < self.threshold:
             return "low_confidence"
         return None
+
+    @property
+    def known_pairs(self) -> frozenset[str]:
+        """The character pairs of the vocabulary (empty when the model has no character n-grams of length 2)."""
+        if self._known_pairs is None:
+            terms: list[str] = []
+            if self.scorer is not None:
+                for block in self.scorer.blocks:
+                    if block.analyzer == "char" and block.ngram_range[0] <= 2 <= block.ngram_range[1]:
+                        terms.extend(block.terms.tolist())
+            else:
+                for _, vec in self.pipeline.named_steps["features"].transformer_list:
+                    if vec.analyzer == "char" and vec.ngram_range[0] <= 2 <= vec.ngram_range[1]:
+                        terms.extend(vec.vocabulary_)
+            self._known_pairs = known_pairs(terms)
+        return self._known_pairs
+
+    def vocab_share(self, note: str) -> float | None:
+        """Share of an already normalised note's character pairs the vocabulary knows (None: nothing to
+        measure, or a model without character pairs)."""
+        known = self.known_pairs
+        return vocab_share(note, known) if known else None
 
     # --- evidence -----------------------------------------------------------------------------------
     @property
@@ -325,8 +358,13 @@ class TypingModel:
             self.scorer.save(directory / SCORER_FILE)
         (directory / "labels.yaml").write_text(_labels_yaml(self.labels), encoding="utf-8")
         meta = {**self.meta, "threshold": self.threshold, "min_cjk_chars": self.min_cjk_chars}
+        meta["min_vocab_share"] = self.min_vocab_share
         meta["classes"] = self.classes_
         (directory / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+        if self.profile is not None:
+            from .profile import save_profile
+
+            save_profile(self.profile, directory)
         return directory
 
     @classmethod
@@ -337,10 +375,12 @@ class TypingModel:
         meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
         labels = labels or load_labels(directory / "labels.yaml")
         threshold, min_cjk = meta.pop("threshold", 0.0), meta.pop("min_cjk_chars", 3)
+        vocab = {"min_vocab_share": meta.pop("min_vocab_share", DEFAULT_MIN_VOCAB_SHARE)}
         if (directory / SCORER_FILE).is_file():
             scorer = LinearScorer.load(directory / SCORER_FILE)
-            return cls(None, labels, threshold, min_cjk, meta, scorer=scorer, source=directory)
-        return cls(_load_pipeline(directory / "pipeline.skops"), labels, threshold, min_cjk, meta, source=directory)
+            return cls(None, labels, threshold, min_cjk, meta, scorer=scorer, source=directory, **vocab)
+        pipeline = _load_pipeline(directory / "pipeline.skops")
+        return cls(pipeline, labels, threshold, min_cjk, meta, source=directory, **vocab)
 
 
 def _load_pipeline(path: Path) -> Pipeline:
