@@ -222,7 +222,9 @@ def monitor_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="HTML report (default: beside the file).")
     ] = None,
-    config: MonitorConfigOpt = Path("configs/monitor.yaml"),
+    config: Annotated[Path, typer.Option("--config", "-c", help="Monitoring thresholds (YAML).")] = Path(
+        "configs/monitor.yaml"
+    ),
     text_column: Annotated[str | None, typer.Option(help="Column with the notes (default as for score).")] = None,
     encoding: Annotated[str | None, typer.Option(help="CSV encoding (default: detected).")] = None,
     fail_on_drift: FailOpt = False,
