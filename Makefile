@@ -9,7 +9,7 @@ export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 SAMPLE_NOTE ?= 客户称上周说好周五还款，结果又没到账，今天又道歉说下周三发工资一定还清，这已经是第三次改期了。
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run train score predict test test-fast lint format mlflow-ui serve bench bench-smoke notebooks clean
+.PHONY: help setup run train score predict test test-fast lint format mlflow-ui serve bench bench-smoke bench-monitor monitor notebooks clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,6 +35,10 @@ score: $(STAMP) ## Score the sample export (or IN=… OUT=…)
 	$(BIN)/borrower-typing score $(or $(IN),data/samples/call_export.csv) -o $(or $(OUT),reports/call_export.scored.csv) \
 		--case-column 案件编号 --time-column 催收时间 --overwrite
 
+monitor: $(STAMP) ## Monitor the scored sample export (or SCORED=… BY=…) -> reports/monitor.html
+	$(BIN)/borrower-typing monitor $(or $(SCORED),reports/call_export.scored.csv) --by $(or $(BY),催收员,催收时间) \
+		-o reports/monitor.html
+
 predict: $(STAMP) ## Type one note: make predict NOTE="客户称…"
 	$(BIN)/borrower-typing predict "$(or $(NOTE),$(SAMPLE_NOTE))"
 
@@ -57,6 +61,10 @@ bench: $(STAMP) ## Benchmarks against peers, 1,000,000-row scoring, memory, late
 
 bench-smoke: $(STAMP) ## The same harness on a few thousand rows (checks it works; the figures mean little)
 	$(BIN)/python -m benchmarks.bench --smoke --out reports/bench-smoke
+	$(BIN)/python -m benchmarks.monitor_bench --smoke --out reports/bench-smoke
+
+bench-monitor: $(STAMP) ## Monitoring a 1,000,000-row scored export: time against scoring, memory -> reports/monitoring.md
+	$(BIN)/python -m benchmarks.monitor_bench
 
 notebooks: $(STAMP) ## Execute the notebooks and render them with outputs to reports/*.html
 	$(BIN)/python notebooks/render.py
