@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS ?= dev,spark,bench,monitor
 export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
+MONITOR_BY ?= 催收员,催收时间
 SAMPLE_NOTE ?= 客户称上周说好周五还款，结果又没到账，今天又道歉说下周三发工资一定还清，这已经是第三次改期了。
 
 .DEFAULT_GOAL := help
@@ -35,8 +36,8 @@ score: $(STAMP) ## Score the sample export (or IN=… OUT=…)
 	$(BIN)/borrower-typing score $(or $(IN),data/samples/call_export.csv) -o $(or $(OUT),reports/call_export.scored.csv) \
 		--case-column 案件编号 --time-column 催收时间 --overwrite
 
-monitor: $(STAMP) ## Monitor the scored sample export (or SCORED=… BY=…) -> reports/monitor.html
-	$(BIN)/borrower-typing monitor $(or $(SCORED),reports/call_export.scored.csv) --by $(or $(BY),催收员,催收时间) \
+monitor: $(STAMP) ## Monitor the scored sample export (or SCORED=… MONITOR_BY=…) -> reports/monitor.html
+	$(BIN)/borrower-typing monitor $(or $(SCORED),reports/call_export.scored.csv) --by $(MONITOR_BY) \
 		-o reports/monitor.html
 
 predict: $(STAMP) ## Type one note: make predict NOTE="客户称…"

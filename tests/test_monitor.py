@@ -41,6 +41,7 @@ def _monitor(model_dir: Path, frame: pd.DataFrame, tmp_path: Path, by: list[str]
     score_file(model_dir, raw, scored, text_column="text", overwrite=True)
     result = run_monitor(scored, str(model_dir), CONFIG, by, tmp_path / "report.html", track=False)
     assert result.report.is_file() and result.summary_file.is_file()
+    print(result.summary["verdict"], {s["name"]: round(s["value"], 3) for s in result.summary["signals"]})
     return result.summary
 
 
@@ -59,6 +60,7 @@ def test_sample_export_scored_with_the_default_model_is_not_drift(profiled_model
     score_file(profiled_model_dir, SAMPLE, scored, text_fallbacks=["催记内容"])
     summary = run_monitor(scored, str(profiled_model_dir), CONFIG, None, tmp_path / "r.html", track=False).summary
     assert summary["rows"] == 300
+    print(summary["verdict"], {s["name"]: round(s["value"], 3) for s in summary["signals"]})
     assert summary["verdict"] != "drift", summary["signals"]
 
 
