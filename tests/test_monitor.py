@@ -187,3 +187,16 @@ def _rounded(node):
     if isinstance(node, list):
         return [_rounded(v) for v in node]
     return node
+
+
+def test_a_column_with_a_value_per_row_is_refused_as_a_slice(half_model, tmp_path):
+    model_dir, held_out = half_model
+    frame = held_out[["text"]].head(300).assign(案件编号=[f"AJ{i:06d}" for i in range(300)])
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    score_file(model_dir, tmp_path / "in.csv", tmp_path / "out.csv", text_column="text")
+    config = tmp_path / "monitor.yaml"
+    config.write_text("monitor:\n  max_slices: 100\n", encoding="utf-8")
+    args = ["monitor", str(tmp_path / "out.csv"), "--model", str(model_dir), "--by", "案件编号", "-c", str(config)]
+    result = runner.invoke(app, [*args, "--no-tracking", "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 2 and "more than 100 distinct values of 案件编号" in result.output
+    assert not (tmp_path / "r.html").exists()

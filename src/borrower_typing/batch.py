@@ -141,6 +141,12 @@ def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
     return scored
 
 
+def check_slices(profiles: Any, monitor: Any, path: Path) -> None:
+    from .monitor import check_slices as check
+
+    check(profiles, monitor, path)
+
+
 def _chunk_profiles(model: TypingModel, job: ChunkJob, chunk: pd.DataFrame, result: pd.DataFrame) -> Any:
     """The monitoring profile of a scored chunk, made where the chunk was scored (no reading back)."""
     from .monitor import profile_chunk, token_rows
@@ -219,6 +225,7 @@ def score_file(
                 summary.profiles = (
                     scored.profiles if summary.profiles is None else summary.profiles.merge(scored.profiles)
                 )
+                check_slices(summary.profiles, monitor, input_path)
             if progress:
                 progress(scored.rows)
     if agg is not None:

@@ -167,6 +167,7 @@ class MonitorConfig(_Strict):
         0.1, gt=0, le=1, description="Drift when the mean vocabulary share falls by this much below the reference."
     )
     min_rows: int = Field(200, ge=1, description="Slices with fewer rows are listed but never flagged.")
+    max_slices: int = Field(5_000, ge=1, description="More distinct --by values than this stops with an error.")
     chunk_size: int = Field(50_000, gt=0)
     token_rows: int = Field(2_000, ge=0, description="Tokenize every note of the first rows …")
     token_every: int = Field(10, ge=1, description="… and every n-th note after them (new-token counts).")

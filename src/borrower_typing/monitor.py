@@ -295,7 +295,19 @@ def profile_file(
         _check_confidence(chunk, path)
         rows = np.asarray(chunk.index, dtype=np.int64)
         total.merge(profile_chunk(model, chunk, chunk[text].tolist(), list(by or []), token_rows(rows, cfg)))
+        check_slices(total, cfg, path)
     return total
+
+
+def check_slices(profiles: BatchProfiles, cfg: MonitorConfig, path: Path) -> None:
+    """Slices are kept in memory: a column with a value per row (a case id) is not something to slice by."""
+    from .data import DataError
+
+    if len(profiles.slices) > cfg.max_slices:
+        raise DataError(
+            f"{path}: more than {cfg.max_slices} distinct values of {', '.join(profiles.by)}; "
+            "slice by a coarser column (collector, team, month) or raise max_slices in the monitoring config"
+        )
 
 
 def _check_confidence(chunk: pd.DataFrame, path: Path) -> None:

@@ -68,6 +68,8 @@ def log_monitoring_run(
     tracking_uri: str | None = None,
 ) -> str:
     """Log one monitoring run; returns its id."""
+    from mlflow.exceptions import MlflowException
+
     from .tracking import _mlflow, resolve_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri)
@@ -82,7 +84,7 @@ def log_monitoring_run(
         model_id = tags.get("model_model_id")
         try:
             mlflow.log_metrics(metrics, model_id=model_id)
-        except Exception:  # a model id from another tracking store: keep the run's metrics
+        except MlflowException:  # a model id from another tracking store: keep the run's metrics
             if model_id is None:
                 raise
             mlflow.log_metrics(metrics)

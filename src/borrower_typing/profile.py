@@ -117,8 +117,7 @@ class Profile:
             self.token_total += len(masked)
             self.token_known += sum(1 for t in masked if t in known)
             self.tokens.update(masked)
-        if len(self.tokens) > MAX_TRACKED_TOKENS:
-            self.tokens = Counter(dict(self.tokens.most_common(MAX_TRACKED_TOKENS // 2)))
+        self._prune()
 
     def merge(self, other: Profile) -> Profile:
         self.rows += other.rows
@@ -133,7 +132,12 @@ class Profile:
         self.token_total += other.token_total
         self.token_known += other.token_known
         self.tokens.update(other.tokens)
+        self._prune()
         return self
+
+    def _prune(self) -> None:
+        if len(self.tokens) > MAX_TRACKED_TOKENS:
+            self.tokens = Counter(dict(self.tokens.most_common(MAX_TRACKED_TOKENS // 2)))
 
     # --- summaries ----------------------------------------------------------------------------------
     @property
