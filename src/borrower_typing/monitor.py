@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,23 +171,23 @@ _DATE_PREFIX = re.compile(r"^\s*(\d{4})[-/.年](\d{1,2})(?:[-/.月]\d{1,2}|月)"
 
 def _slice_values(column: pd.Series) -> list[str]:
     """Slice keys of a ``--by`` column: a date or timestamp counts by its month (2026-09-08 09:42 -> 2026-09);
-    anything else as written, masked."""
-    out = []
-    for value in column.fillna("").astype(str).tolist():
+    anything else as written, masked. Each distinct value is read once."""
+    values = column.fillna("").astype(str)
+    keys = {}
+    for value in values.unique().tolist():
         m = _DATE_PREFIX.match(value)
-        out.append(f"{m.group(1)}-{int(m.group(2)):02d}" if m else mask_pii(value))
-    return out
+        keys[value] = f"{m.group(1)}-{int(m.group(2)):02d}" if m else mask_pii(value)
+    return values.map(keys).tolist()
 
 
-_KNOWN_TOKENS: dict[int, frozenset[str]] = {}
+# The word vocabulary's tokens per loaded model, built on first use (weak keys: a model is never kept alive).
+_KNOWN_TOKENS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _known_tokens(model: TypingModel) -> frozenset[str]:
-    key = id(model)
-    if key not in _KNOWN_TOKENS:
-        _KNOWN_TOKENS.clear()  # one model at a time per process
-        _KNOWN_TOKENS[key] = known_tokens(model)
-    return _KNOWN_TOKENS[key]
+    if model not in _KNOWN_TOKENS:
+        _KNOWN_TOKENS[model] = known_tokens(model)
+    return _KNOWN_TOKENS[model]
 
 
 def token_rows(row_numbers: np.ndarray, cfg: MonitorConfig) -> np.ndarray:
