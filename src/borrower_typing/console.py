@@ -1,8 +1,9 @@
-"""Human-readable terminal output for one prediction and for a scoring summary."""
+"""Human-readable terminal output for one prediction, a scoring summary and a monitoring run."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 
 from .model import Prediction
 
@@ -55,8 +56,6 @@ def render_summary(summary) -> None:
 
 def render_monitoring(result) -> None:
     """The verdict, each signal and the worst slices of a monitoring run, on standard output."""
-    from .monitor import iter_slices
-
     s = result.summary
     lines = [f"monitoring verdict: {s['verdict'].upper()} ({s['rows']:,} rows)"]
     for g in s["signals"]:
@@ -67,3 +66,12 @@ def render_monitoring(result) -> None:
     run = f"; MLflow run {result.run_id}" if result.run_id else ""
     lines.append(f"report: {result.report} (summary {result.summary_file}){run}")
     print("\n".join(lines))
+
+
+def iter_slices(summary: dict) -> Iterator[str]:
+    """One line per slice that is not ok, worst first (for the command's output)."""
+    for s in summary["slices"]:
+        if s["status"] in ("drift", "watch"):
+            worst = max(s["signals"], key=lambda g: g["value"] / g["threshold"])
+            where = ", ".join(f"{k}={v}" for k, v in s["slice"].items())
+            yield f"{s['status']:5}  {where}  ({s['rows']} rows): {worst['name']} {worst['value']:.3f}"

@@ -10,10 +10,9 @@ tests (docs/monitoring.md says why no monitoring framework).
 
 from __future__ import annotations
 
-import json
 import re
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -323,17 +322,6 @@ def _check_confidence(chunk: pd.DataFrame, path: Path) -> None:
         raise DataError(f"{path}: row {row}: confidence {chunk['confidence'][row]!r} is not a number")
 
 
-def write_outputs(summary: dict[str, Any], report_path: Path, model: TypingModel, ref: Profile) -> tuple[Path, Path]:
-    """The HTML report and, beside it, the JSON summary."""
-    from .monitor_report import render_html
-
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(render_html(summary, model.labels), encoding="utf-8")
-    summary_path = report_path.with_suffix(".json")
-    summary_path.write_text(json.dumps(summary, ensure_ascii=False, indent=1, default=float), encoding="utf-8")
-    return report_path, summary_path
-
-
 def run_monitor(
     scored_path: str | Path,
     model: str | None = None,
@@ -373,10 +361,12 @@ def finish(
     model_location: str | None,
 ) -> MonitorResult:
     """Summary, report files and the MLflow run, from profiles already made (also by ``score --monitor``)."""
+    from .monitor_report import write_outputs
+
     summary = summarize(model, ref, batch, cfg)
     summary["scored_file"] = str(scored_path)
     report = Path(report_path) if report_path else scored_path.with_name(f"{scored_path.stem}.monitor.html")
-    html, js = write_outputs(summary, report, model, ref)
+    html, js = write_outputs(summary, report, model.labels)
     result = MonitorResult(summary, html, js)
     if track:
         from .monitor_tracking import log_monitoring_run, monitoring_metrics
@@ -385,15 +375,6 @@ def finish(
             summary, monitoring_metrics(summary), html, js, model_dir, model_location, cfg, tracking_uri
         )
     return result
-
-
-def iter_slices(summary: dict[str, Any]) -> Iterator[str]:
-    """One line per slice that is not ok, worst first (for the command's output)."""
-    for s in summary["slices"]:
-        if s["status"] in ("drift", "watch"):
-            worst = max(s["signals"], key=lambda g: g["value"] / g["threshold"])
-            where = ", ".join(f"{k}={v}" for k, v in s["slice"].items())
-            yield f"{s['status']:5}  {where}  ({s['rows']} rows): {worst['name']} {worst['value']:.3f}"
 
 
 def monitor_scored(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -217,3 +218,12 @@ reference profile ({ref["rows"]:,} training notes, out of fold). Review share {b
 <h2>New tokens most over-represented in the batch</h2>{tokens}
 {slices_html}
 </body></html>"""
+
+
+def write_outputs(summary: dict[str, Any], report_path: Path, labels: LabelSet) -> tuple[Path, Path]:
+    """The HTML report and, beside it, the JSON summary."""
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(render_html(summary, labels), encoding="utf-8")
+    summary_path = report_path.with_suffix(".json")
+    summary_path.write_text(json.dumps(summary, ensure_ascii=False, indent=1, default=float), encoding="utf-8")
+    return report_path, summary_path
