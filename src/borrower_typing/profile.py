@@ -302,7 +302,10 @@ def _oof_shares(pair_sets: list[set[str]], fold_of: np.ndarray, min_df: int) -> 
 def batch_shares(model: TypingModel, notes: Sequence[str]) -> list[float | None]:
     """The vocabulary share of already normalised notes against the model's own vocabulary."""
     known = model.known_pairs
-    return [vocab_share(n, known) if known else None for n in notes]
+    if not known:
+        return [None] * len(notes)
+    share = {n: vocab_share(n, known) for n in set(notes)}  # exports repeat 无人接听, 关机 and templates
+    return [share[n] for n in notes]
 
 
 # --- files ------------------------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ def known_pairs(terms: Iterable[str]) -> frozenset[str]:
 
 def note_pairs(note: str) -> set[str]:
     """Distinct adjacent character pairs of an already normalised note (pairs with a space are not content)."""
-    return {pair for i in range(len(note) - 1) if " " not in (pair := note[i : i + 2])}
+    pairs = {note[i : i + 2] for i in range(len(note) - 1)}
+    return {p for p in pairs if " " not in p} if " " in note else pairs
 
 
 def vocab_share(note: str, known: frozenset[str]) -> float | None:
