@@ -170,7 +170,7 @@ class MonitorConfig(_Strict):
     max_slices: int = Field(5_000, ge=1, description="More distinct --by values than this stops with an error.")
     chunk_size: int = Field(50_000, gt=0)
     token_rows: int = Field(2_000, ge=0, description="Tokenize every note of the first rows …")
-    token_every: int = Field(10, ge=1, description="… and every n-th note after them (new-token counts).")
+    token_every: int = Field(20, ge=1, description="… and every n-th note after them (new-token counts).")
     top_tokens: int = Field(20, ge=1, description="How many over-represented new tokens to list.")
     experiment: str = "borrower-typing-monitoring"
 
