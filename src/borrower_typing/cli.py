@@ -1,7 +1,8 @@
-"""Command line: each command parses its options and calls one library function.
+"""Command line: each command parses its options, validates its config into an object, resolves the MLflow
+tracking URI once, and calls one library function with them.
 
-Heavy modules (scikit-learn, MLflow) are imported inside commands, so ``predict`` on one note pays only
-for what it uses.
+Library modules are imported inside commands: ``predict`` on one note must not pay for pandas, scikit-learn
+or MLflow, which the scoring and training modules import at their top.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from typing import Annotated, Literal
 
 import typer
 
+from .config import ConfigError, load_score_config, load_train_config, resolve_tracking_uri
+from .errors import DataError
+from .labels import LabelsError, UnknownLabelError, load_labels
+
 app = typer.Typer(
     help="Type Chinese loan-collection notes: borrower type, confidence, evidence and handling strategy.",
     no_args_is_help=True,
@@ -21,8 +26,15 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Check labelled data before training.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+labels_app = typer.Typer(help="Check an edited labels file.", no_args_is_help=True)
+app.add_typer(labels_app, name="labels")
 
-ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Training config (YAML).")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Training config (YAML). Default: configs/train.yaml if present.")
+]
+DEFAULT_TRAIN_CONFIG = Path("configs/train.yaml")
+DEFAULT_SCORE_CONFIG = Path("configs/score.yaml")
+DEFAULT_MONITOR_CONFIG = Path("configs/monitor.yaml")
 ModelOpt = Annotated[
     str | None,
     typer.Option(
@@ -37,7 +49,9 @@ ModelOpt = Annotated[
 ByOpt = Annotated[
     str | None, typer.Option("--by", help="Comma-separated columns to slice by (催收员,月份); the last one as time.")
 ]
-MonitorConfigOpt = Annotated[Path, typer.Option("--monitor-config", help="Monitoring thresholds (YAML).")]
+MonitorConfigOpt = Annotated[
+    Path | None, typer.Option("--monitor-config", help="Monitoring thresholds (default: configs/monitor.yaml).")
+]
 FailOpt = Annotated[bool, typer.Option("--fail-on-drift", help="Exit with code 1 when drift is flagged.")]
 NoTrackOpt = Annotated[bool, typer.Option("--no-tracking", help="Skip the MLflow monitoring run.")]
 
@@ -49,16 +63,24 @@ def _fail(message: str, code: int = 2) -> None:
 
 def _errors():
     """Known user errors end with one clear line and exit code 2, not a traceback."""
-    from .config import ConfigError
-    from .data import DataError
-    from .labels import UnknownLabelError
+    return (ConfigError, DataError, LabelsError, UnknownLabelError, FileNotFoundError, KeyError)
 
-    return (ConfigError, DataError, UnknownLabelError, FileNotFoundError, KeyError)
+
+def _config_path(given: Path | None, default: Path) -> Path | None:
+    """The config file to read: the one given (which must exist: loading names it if not), else the default
+    one if present, else None (the built-in defaults)."""
+    if given is not None:
+        return given
+    return default if default.exists() else None
+
+
+def _tracking_uri(configured: str | None = None) -> str:
+    return resolve_tracking_uri(configured)
 
 
 @app.command()
 def train(
-    config: ConfigOpt = Path("configs/train.yaml"),
+    config: ConfigOpt = None,
     data: Annotated[Path | None, typer.Option(help="Labelled CSV/GB18030 CSV/xlsx/Parquet/JSONL file.")] = None,
     text_column: Annotated[str | None, typer.Option(help="Column with the note text.")] = None,
     label_column: Annotated[str | None, typer.Option(help="Column with labels (slugs or Chinese names).")] = None,
@@ -69,7 +91,6 @@ def train(
     no_tracking: Annotated[bool, typer.Option("--no-tracking", help="Skip MLflow (nothing registered).")] = False,
 ) -> None:
     """Train, evaluate (CV and leave-one-group-out), log to MLflow, register, promote, export."""
-    from .config import load_train_config
     from .train import train as run_train
 
     given = {
@@ -81,7 +102,7 @@ def train(
     if group_column is not None:  # "" means: no group, cross-validation only
         overrides["data.group_column"] = group_column or None
     try:
-        cfg = load_train_config(config if config.exists() or config != Path("configs/train.yaml") else None, overrides)
+        cfg = load_train_config(_config_path(config, DEFAULT_TRAIN_CONFIG), overrides)
         result = run_train(
             cfg,
             search=search,
@@ -89,6 +110,7 @@ def train(
             reports_dir=reports,
             track=not no_tracking,
             progress=typer.echo,
+            tracking_uri=_tracking_uri(cfg.tracking.tracking_uri),
         )
     except _errors() as exc:
         _fail(str(exc))
@@ -107,7 +129,7 @@ def evaluate(
     from .evaluate import evaluate_model_on_file
 
     try:
-        out = evaluate_model_on_file(model, data, text_column, label_column, reports)
+        out = evaluate_model_on_file(model, data, text_column, label_column, reports, tracking_uri=_tracking_uri())
     except _errors() as exc:
         _fail(str(exc))
     typer.echo(
@@ -129,7 +151,7 @@ def predict(
 
     notes = [note] if note != "-" else _stdin_notes()
     try:
-        typing_model = load_model(model)
+        typing_model = load_model(model, _tracking_uri())
     except _errors() as exc:
         _fail(str(exc))
     preds = typing_model.predict(notes, evidence=evidence)
@@ -153,9 +175,10 @@ def score(
     input: Annotated[str, typer.Argument(help="Export to score: .csv (UTF-8/GB18030), .xlsx, .parquet, .jsonl.")],
     output: Annotated[str, typer.Option("--output", "-o", help="Output file; format from its extension.")],
     model: ModelOpt = None,
-    config: Annotated[Path, typer.Option("--config", "-c", help="Scoring defaults (YAML, 'score' section).")] = Path(
-        "configs/score.yaml"
-    ),
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Scoring defaults (YAML, 'score' section). Default: configs/score.yaml."),
+    ] = None,
     text_column: Annotated[str | None, typer.Option(help="Column with the notes (default from config).")] = None,
     id_columns: Annotated[
         str | None, typer.Option(help="Comma-separated input columns to keep (default: all).")
@@ -175,25 +198,28 @@ def score(
     monitor: Annotated[bool, typer.Option("--monitor", help="Also monitor the batch in the same pass.")] = False,
     by: ByOpt = None,
     monitor_report: Annotated[Path | None, typer.Option(help="--monitor: HTML report path.")] = None,
-    monitor_config: MonitorConfigOpt = Path("configs/monitor.yaml"),
+    monitor_config: MonitorConfigOpt = None,
     fail_on_drift: FailOpt = False,
     no_tracking: NoTrackOpt = False,
 ) -> None:
     """Score a whole export; every input row comes out, in order, with its prediction."""
-    from .batch import run_score
-
     watch = _monitoring(model, monitor_config) if monitor else None
     if watch is not None and engine == "spark":
         _fail("--monitor works with --engine local; run `borrower-typing monitor` on the Spark output")
     ids = [c.strip() for c in id_columns.split(",")] if id_columns else None
     common = dict(model=model, text_column=text_column, id_columns=ids, case_column=case_column, encoding=encoding)
-    common |= dict(time_column=time_column, strategy=not no_strategy, overwrite=overwrite, config_path=config)
+    common |= dict(time_column=time_column, strategy=not no_strategy, overwrite=overwrite)
     try:
+        common |= dict(
+            config=load_score_config(_config_path(config, DEFAULT_SCORE_CONFIG)), tracking_uri=_tracking_uri()
+        )
         if engine == "spark":
             from .spark import run_score_spark
 
             summary = run_score_spark(input, output, spark_master=spark_master, partitions=partitions, **common)
         else:
+            from .batch import run_score
+
             common |= dict(monitor=watch, monitor_by=_split(by))
             summary = run_score(
                 input, output, jobs=jobs, chunk_size=chunk_size, output_encoding=output_encoding, quiet=quiet, **common
@@ -208,7 +234,7 @@ def score(
         from .monitor import monitor_scored
 
         try:
-            result = monitor_scored(summary, model, watch, monitor_report, track=not no_tracking)
+            result = monitor_scored(summary, model, watch, monitor_report, not no_tracking, _tracking_uri())
         except _errors() as exc:
             _fail(str(exc))
         _report_monitoring(result, fail_on_drift)
@@ -222,9 +248,9 @@ def monitor_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="HTML report (default: beside the file).")
     ] = None,
-    config: Annotated[Path, typer.Option("--config", "-c", help="Monitoring thresholds (YAML).")] = Path(
-        "configs/monitor.yaml"
-    ),
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Monitoring thresholds (default: configs/monitor.yaml).")
+    ] = None,
     text_column: Annotated[str | None, typer.Option(help="Column with the notes (default as for score).")] = None,
     encoding: Annotated[str | None, typer.Option(help="CSV encoding (default: detected).")] = None,
     fail_on_drift: FailOpt = False,
@@ -234,8 +260,9 @@ def monitor_command(
     from .monitor import run_monitor
 
     try:
+        config = _config_path(config, DEFAULT_MONITOR_CONFIG)
         result = run_monitor(
-            scored_file, model, config, _split(by), output, text_column, encoding, track=not no_tracking
+            scored_file, model, config, _split(by), output, text_column, encoding, not no_tracking, _tracking_uri()
         )
     except _errors() as exc:
         _fail(str(exc))
@@ -246,15 +273,16 @@ def _split(by: str | None) -> list[str]:
     return [c.strip() for c in by.split(",") if c.strip()] if by else []
 
 
-def _monitoring(model: str | None, config: Path):
+def _monitoring(model: str | None, config: Path | None):
     """The monitoring config, after checking the model has a reference profile (before any scoring)."""
+    from .bundle import fetched_bundle
     from .config import load_monitor_config
-    from .predict import resolve_model_path
     from .profile import load_profile
 
     try:
-        load_profile(resolve_model_path(model))
-        return load_monitor_config(config if config.exists() or config != Path("configs/monitor.yaml") else None)
+        with fetched_bundle(model, _tracking_uri()) as folder:
+            load_profile(folder)
+        return load_monitor_config(_config_path(config, DEFAULT_MONITOR_CONFIG))
     except _errors() as exc:
         _fail(str(exc))
 
@@ -278,14 +306,14 @@ def data_validate(
 ) -> None:
     """Check schema, labels, empty texts, duplicates, near duplicates and type names inside notes."""
     from .data import read_table
-    from .labels import load_labels
     from .validate import validate_frame
 
     try:
         df = read_table(path, encoding=encoding)
+        labels = load_labels()
     except _errors() as exc:
         _fail(str(exc))
-    report = validate_frame(df, load_labels(), text_column, label_column, (group_column,))
+    report = validate_frame(df, labels, text_column, label_column, (group_column,))
     if report.counts is not None:
         typer.echo(report.counts.to_string())
     for issue in report.issues[:max_issues]:
@@ -295,6 +323,28 @@ def data_validate(
         counts = ", ".join(f"{k} {v}" for k, v in sorted(report.by_rule().items()))
         _fail(f"{len(report.issues)} problems in {report.rows} rows ({counts})", code=1)
     typer.echo(f"OK: {report.rows} rows, no problems")
+
+
+@labels_app.command("check")
+def labels_check(
+    path: Annotated[Path | None, typer.Argument(help="Labels file (default: the packaged one).")] = None,
+    rules: Annotated[Path | None, typer.Option(help="Rule list (default: the packaged one).")] = None,
+) -> None:
+    """Check strategy texts against collection rules (docs/compliance.md): exit 1 on a finding, 2 if unreadable."""
+    from .compliance import check_file, default_rules_path, summary
+    from .labels import default_labels_path
+
+    try:
+        findings = check_file(path, rules)
+    except ValueError as exc:
+        _fail(str(exc))
+    for finding in findings:
+        typer.echo(finding.line())
+    where = path or default_labels_path()
+    if findings:
+        counts = ", ".join(f"{rule} {n}" for rule, n in summary(findings).items())
+        _fail(f"{where}: {len(findings)} findings ({counts})", code=1)
+    typer.echo(f"OK: {where}: no findings against {rules or default_rules_path()}")
 
 
 def main() -> None:

@@ -275,8 +275,8 @@ def profile_file(
     encoding: str | None = None,
 ) -> BatchProfiles:
     """Read a scored export in chunks and profile it (memory: one chunk plus the counts)."""
-    from .batch import pick_text_column
     from .data import DataError, iter_table
+    from .schema import pick_text_column
 
     path = Path(path)
     head = next(iter_table(path, chunk_size=1, encoding=encoding), None)
@@ -333,19 +333,22 @@ def run_monitor(
     track: bool = True,
     tracking_uri: str | None = None,
 ) -> MonitorResult:
-    """``borrower-typing monitor``: profile the scored file, compare, write the report, log to MLflow."""
+    """``borrower-typing monitor``: profile the scored file, compare, write the report, log to MLflow.
+    ``config_path`` None: the built-in thresholds."""
+    from .bundle import fetched_bundle
     from .config import load_monitor_config, load_score_config
     from .model import TypingModel
-    from .predict import resolve_model_path
 
-    cfg = load_monitor_config(config_path if config_path and Path(config_path).exists() else None)
+    cfg = load_monitor_config(config_path)
     score_cfg = load_score_config(Path("configs/score.yaml") if Path("configs/score.yaml").exists() else None)
-    model_dir = resolve_model_path(model)
-    typing_model = TypingModel.load(model_dir)
-    ref = load_profile(model_dir)
     fallbacks = [score_cfg.text_column, *score_cfg.text_column_fallbacks]
-    batch = profile_file(typing_model, scored_path, cfg, by, text_column, fallbacks, encoding)
-    return finish(typing_model, model_dir, ref, batch, cfg, Path(scored_path), report_path, track, tracking_uri, model)
+    with fetched_bundle(model, tracking_uri) as model_dir:
+        typing_model = TypingModel.load(model_dir)
+        ref = load_profile(model_dir)
+        batch = profile_file(typing_model, scored_path, cfg, by, text_column, fallbacks, encoding)
+        return finish(
+            typing_model, model_dir, ref, batch, cfg, Path(scored_path), report_path, track, tracking_uri, model
+        )
 
 
 def finish(
@@ -386,13 +389,12 @@ def monitor_scored(
     tracking_uri: str | None = None,
 ) -> MonitorResult:
     """``score --monitor``: the same report from the profiles made while scoring (``summary.profiles``)."""
+    from .bundle import fetched_bundle
     from .model import TypingModel
-    from .predict import resolve_model_path
 
-    model_dir = resolve_model_path(model)
-    typing_model = TypingModel.load(model_dir)
-    ref = load_profile(model_dir)
     profiles = summary.profiles or BatchProfiles([])
-    return finish(
-        typing_model, model_dir, ref, profiles, cfg, Path(summary.output), report_path, track, tracking_uri, model
-    )
+    with fetched_bundle(model, tracking_uri) as model_dir:
+        typing_model = TypingModel.load(model_dir)
+        ref = load_profile(model_dir)
+        output = Path(summary.output)
+        return finish(typing_model, model_dir, ref, profiles, cfg, output, report_path, track, tracking_uri, model)

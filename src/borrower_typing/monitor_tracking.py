@@ -70,26 +70,27 @@ def log_monitoring_run(
     """Log one monitoring run; returns its id."""
     from mlflow.exceptions import MlflowException
 
-    from .tracking import _mlflow, resolve_tracking_uri
+    from .config import resolve_tracking_uri
+    from .tracking import using_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri)
-    mlflow = _mlflow(uri)
-    mlflow.set_experiment(cfg.experiment)
     tags = model_link(Path(model_dir), location, uri)
     name = f"monitor {Path(summary.get('scored_file', 'batch')).name}"
-    with mlflow.start_run(run_name=name) as run:
-        mlflow.set_tags(tags | {"verdict": summary["verdict"], "scored_file": summary.get("scored_file", "")})
-        mlflow.log_params({"by": ",".join(summary["by"]) or "-", **{k: v for k, v in cfg.model_dump().items()}})
-        # Linked to the logged model too (MLflow 3 shows them on the model's page) when the folder names it.
-        model_id = tags.get("model_model_id")
-        try:
-            mlflow.log_metrics(metrics, model_id=model_id)
-        except MlflowException:  # a model id from another tracking store: keep the run's metrics
-            if model_id is None:
-                raise
-            mlflow.log_metrics(metrics)
-        mlflow.log_artifact(str(report), artifact_path="monitoring")
-        mlflow.log_artifact(str(summary_file), artifact_path="monitoring")
+    with using_tracking_uri(uri) as mlflow:
+        mlflow.set_experiment(cfg.experiment)
+        with mlflow.start_run(run_name=name) as run:
+            mlflow.set_tags(tags | {"verdict": summary["verdict"], "scored_file": summary.get("scored_file", "")})
+            mlflow.log_params({"by": ",".join(summary["by"]) or "-", **cfg.model_dump()})
+            # Linked to the logged model too (MLflow 3 shows them on the model's page) when the folder names it.
+            model_id = tags.get("model_model_id")
+            try:
+                mlflow.log_metrics(metrics, model_id=model_id)
+            except MlflowException:  # a model id from another tracking store: keep the run's metrics
+                if model_id is None:
+                    raise
+                mlflow.log_metrics(metrics)
+            mlflow.log_artifact(str(report), artifact_path="monitoring")
+            mlflow.log_artifact(str(summary_file), artifact_path="monitoring")
     return run.info.run_id
 
 

@@ -22,13 +22,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .labels import NONE, TYPES
+from .review import note_review_reason
 from .text import as_text, normalize
 from .vocab import OOV_REASON, note_pairs, vocab_share
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from .model import TypingModel
 
 PROFILE_FILE = "reference_profile.json"
 PROFILE_VERSION = 1
@@ -201,7 +200,7 @@ class Profile:
 
 
 # --- the model's side -------------------------------------------------------------------------------------
-def model_tokenizer(model: TypingModel):
+def model_tokenizer(model: Any):
     """The word tokenizer of the model's features (None for a character-only model)."""
     if model.scorer is not None:
         return next((b.tokenizer for b in model.scorer.blocks if b.tokenizer is not None), None)
@@ -211,7 +210,7 @@ def model_tokenizer(model: TypingModel):
     return None
 
 
-def known_tokens(model: TypingModel) -> frozenset[str]:
+def known_tokens(model: Any) -> frozenset[str]:
     """Single tokens of the word vocabulary, masked as profiles store them."""
     if model.scorer is not None:
         terms = [t for b in model.scorer.blocks if b.analyzer == "word" for t in b.terms.tolist()]
@@ -240,7 +239,7 @@ def scored_types(frame: pd.DataFrame) -> tuple[list[str], list[float]]:
 
 # --- the reference, at training time ----------------------------------------------------------------------
 def reference_profile(
-    model: TypingModel,
+    model: Any,
     texts: Sequence[object],
     oof_proba: np.ndarray,
     classes: Sequence[str],
@@ -262,7 +261,7 @@ def reference_profile(
     shares = _oof_shares([note_pairs(n) for n in notes], fold_of, int(config.get("char", {}).get("min_df", 1)))
     reasons = []
     for i, note in enumerate(notes):
-        reason = model._review_reason(note, bool(no_basis[i]), float(conf[i])) or ""
+        reason = note_review_reason(note, bool(no_basis[i]), float(conf[i]), model.threshold, model.min_cjk_chars) or ""
         # Out of fold, the vocabulary may not know a training note (the fitted model always does).
         share = shares[i]
         if reason in ("", "no_basis", "low_confidence") and share is not None and share < model.min_vocab_share:
@@ -299,7 +298,7 @@ def _oof_shares(pair_sets: list[set[str]], fold_of: np.ndarray, min_df: int) -> 
     return shares
 
 
-def batch_shares(model: TypingModel, notes: Sequence[str]) -> list[float | None]:
+def batch_shares(model: Any, notes: Sequence[str]) -> list[float | None]:
     """The vocabulary share of already normalised notes against the model's own vocabulary."""
     known = model.known_pairs
     if not known:
@@ -317,7 +316,7 @@ def save_profile(profile: dict[str, Any], directory: str | Path) -> Path:
 
 def load_profile(directory: str | Path) -> Profile:
     """The reference profile saved in a model folder."""
-    from .model import find_bundle
+    from .bundle import find_bundle
 
     path = find_bundle(directory) / PROFILE_FILE
     if not path.is_file():
