@@ -17,10 +17,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "borrower_typing"
 
 # Lowest first. A module may import modules of its own layer or of a lower one (docs/architecture.md).
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "text", "labels", "config", "ngrams", "tokenize", "vocab"),  # foundation: no model, no files
+    ("errors", "pii", "text", "labels", "config", "ngrams", "tokenize", "vocab"),  # foundation: no model, no files
     ("scorer", "features", "review", "schema", "explainer", "compliance"),  # the numbers, the rules, the output schema
-    ("predictor", "bundle", "pipeline"),  # texts -> arrays; model folders; the scikit-learn pipeline
-    ("model", "profile"),  # TypingModel: predictor + explainer + labels; its reference profile
+    ("predictor", "manifest", "bundle", "pipeline"),  # texts -> arrays; model folders; the scikit-learn pipeline
+    ("model", "profile"),  # TypingModel: predictor + explainer + labels
     (
         "predict",
         "serving",
@@ -30,10 +30,15 @@ LAYERS: list[tuple[str, ...]] = [
         "validate",
         "monitor_report",
     ),  # API, pyfunc, tables, per-case rule
-    ("tracking", "evaluate", "monitor_tracking"),  # MLflow; reports
+    (
+        "tracking",
+        "evaluate",
+        "sources",
+        "monitor_tracking",
+    ),  # MLflow; reports; several labelled files with per-source figures
     ("batch", "explore", "spark_io", "spark_model", "train", "monitor"),  # engines' parts and jobs
-    ("spark",),  # the Spark engine
-    ("cli", "__main__"),  # the command line
+    ("spark", "server"),  # the Spark engine; the HTTP server
+    ("cli", "cli_models", "__main__"),  # the command line
     ("__init__",),  # the package root (lazy attributes only)
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
