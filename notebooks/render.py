@@ -4,7 +4,7 @@ The notebooks are stored without outputs; this is how to read them with results.
 directory at the repository root, in a kernel that is this very interpreter (the project's .venv), and read the
 tracking store from ``$MLFLOW_TRACKING_URI`` (else ``sqlite:///mlflow.db``). Any cell error stops with exit code 1.
 
-    .venv/bin/python notebooks/render.py                        # all three
+    .venv/bin/python notebooks/render.py                        # all of them
     .venv/bin/python notebooks/render.py 03-error-analysis      # one
     .venv/bin/python notebooks/render.py --data my_export.csv --text-column 催记内容 --label-column 类型 \
         --group-column 催收员                                       # on your own export
@@ -28,7 +28,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
-NOTEBOOKS = ("01-corpus-exploration", "02-experiments", "03-error-analysis")
+NOTEBOOKS = ("01-corpus-exploration", "02-experiments", "03-error-analysis", "04-batch-monitoring")
 KERNEL_NAME = "borrower-typing-venv"
 PARAMETERS = {  # command-line option -> name in the notebooks' parameters cell
     "data": "DATA",
