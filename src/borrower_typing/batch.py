@@ -15,6 +15,7 @@ Per-case aggregation (``case_column``) combines all of a case's notes into one t
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections import Counter, defaultdict
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import TEXT_FORMATS, DataError, TableWriter, encode_rows, iter_table
+from .data import TEXT_FORMATS, DataError, TableWriter, encode_rows, iter_table, note_texts, sheet_hint
 from .labels import NONE
 from .model import TypingModel, format_alternatives, predictions_frame
 
@@ -103,13 +104,14 @@ class ChunkJob:
     out_encoding: str
     case_column: str | None = None
     time_column: str | None = None
+    formula_guard: bool = True
 
 
 def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
     """Score one chunk: the output rows (same count, same order), and what the summary and the per-case
     table need."""
     model = _worker_model(job.model_path)
-    preds = model.predict(chunk[job.text_column].tolist(), strategy=job.strategy)
+    preds = model.predict(note_texts(chunk[job.text_column]), strategy=job.strategy)
     result = predictions_frame(preds, strategy=job.strategy)
     result.index = chunk.index
     kept = chunk if job.keep is None else chunk[job.keep]
@@ -124,13 +126,13 @@ def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
         reasons=[p.review_reason or "" for p in preds],
     )
     if job.out_format in TEXT_FORMATS:
-        scored.payload = encode_rows(out, job.out_format, job.out_encoding)
+        scored.payload = encode_rows(out, job.out_format, job.out_encoding, job.formula_guard)
     else:
         scored.frame = out
     if job.case_column:
         scored.proba = np.asarray([[p.probabilities[c] for c in model.classes_] for p in preds], dtype=np.float32)
-        scored.cases = chunk[job.case_column].tolist()
-        scored.times = chunk[job.time_column].tolist() if job.time_column else None
+        scored.cases = note_texts(chunk[job.case_column])
+        scored.times = note_texts(chunk[job.time_column]) if job.time_column else None
     return scored
 
 
@@ -151,6 +153,9 @@ def score_file(
     recency_decay: float = 0.8,
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
+    sep: str | None = None,
+    sheet: str | int | None = None,
+    formula_guard: bool = True,
 ) -> ScoreSummary:
     """Score ``input_path`` into ``output_path`` (format from the extension); see the module docstring."""
     from .model import find_bundle
@@ -158,11 +163,15 @@ def score_file(
     input_path, output_path = Path(input_path), Path(output_path)
     model_dir = str(find_bundle(model_path))
     model = _worker_model(model_dir)
-    head = next(iter_table(input_path, chunk_size=1, encoding=encoding), None)
+    read = dict(encoding=encoding, typed=True, sep=sep, sheet=sheet)
+    head = next(iter_table(input_path, chunk_size=1, **read), None)
     if head is None:
-        raise DataError(f"{input_path}: no rows to score")
+        raise DataError(f"{input_path}: no rows to score" + sheet_hint(input_path, sheet))
     columns = list(head.columns)
-    text_column = pick_text_column(columns, text_column, text_fallbacks or ["text"], input_path)
+    try:
+        text_column = pick_text_column(columns, text_column, text_fallbacks or ["text"], input_path)
+    except DataError as exc:
+        raise DataError(f"{exc}{sheet_hint(input_path, sheet)}") from None
     needed = [
         text_column,
         *(id_columns or []),
@@ -180,10 +189,11 @@ def score_file(
 
     summary = ScoreSummary(input_path, output_path)
     agg = CaseAggregator(model.classes_, recency_decay) if case_column else None
-    chunks = iter_table(input_path, chunk_size=chunk_size, encoding=encoding, columns=needed)
+    chunks = iter_table(input_path, chunk_size=chunk_size, columns=needed, **read)
     start = time.perf_counter()
-    with TableWriter(output_path, encoding=output_encoding, overwrite=overwrite) as writer:
+    with TableWriter(output_path, output_encoding, overwrite, formula_guard) as writer:
         job = ChunkJob(model_dir, text_column, keep, strategy, writer.fmt, output_encoding, case_column, time_column)
+        job.formula_guard = formula_guard
         for scored in _scored(job, chunks, jobs):
             if scored.payload is not None:
                 writer.write_encoded(scored.payload, scored.columns, scored.rows)
@@ -198,7 +208,7 @@ def score_file(
                 progress(scored.rows)
     if agg is not None:
         table = agg.result(model)
-        with TableWriter(cases_path, encoding=output_encoding, overwrite=overwrite) as cw:
+        with TableWriter(cases_path, output_encoding, overwrite, formula_guard) as cw:
             cw.write(
                 table.rename(columns={"case": case_column})
                 if strategy
@@ -218,9 +228,13 @@ def _scored(job: ChunkJob, chunks: Iterator[pd.DataFrame], jobs: int) -> Iterato
         return
     from joblib import Parallel, delayed
 
-    yield from Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs")(
-        delayed(score_chunk)(job, chunk) for chunk in chunks
+    from .workers import init_worker
+
+    # workers end with this process even when it is killed outright (see workers.py)
+    parallel = Parallel(
+        n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs", initializer=init_worker, initargs=(os.getpid(),)
     )
+    yield from parallel(delayed(score_chunk)(job, chunk) for chunk in chunks)
 
 
 def cases_output_path(output_path: Path) -> Path:
@@ -312,6 +326,9 @@ def run_score(
     strategy: bool = True,
     overwrite: bool = False,
     quiet: bool = False,
+    sep: str | None = None,
+    sheet: str | int | None = None,
+    formula_guard: bool = True,
 ) -> ScoreSummary:
     """``score_file`` with defaults from the scoring config, a model resolved from a path or URI, and a
     progress bar on a terminal."""
@@ -334,6 +351,9 @@ def run_score(
         time_column=time_column,
         recency_decay=cfg.recency_decay,
         overwrite=overwrite,
+        sep=sep,
+        sheet=sheet,
+        formula_guard=formula_guard,
     )
     if quiet or not stderr_is_terminal():
         return score_file(model_dir, input_path, output_path, **kwargs)

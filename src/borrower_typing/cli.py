@@ -164,24 +164,39 @@ def score(
     engine: Annotated[Literal["local", "spark"], typer.Option(help="spark: see docs/spark.md.")] = "local",
     spark_master: Annotated[str, typer.Option(help="Spark master for a new session.")] = "local[2]",
     partitions: Annotated[int | None, typer.Option(help="Spark: tasks scoring in parallel.")] = None,
+    sep: Annotated[str | None, typer.Option(help="CSV delimiter (default: from the header line; 'tab').")] = None,
+    sheet: Annotated[str | None, typer.Option(help=".xlsx sheet: name or number from 1 (default: first).")] = None,
+    no_formula_guard: Annotated[
+        bool, typer.Option("--no-formula-guard", help="Write cells starting with = + - @ as they are (CSV/xlsx).")
+    ] = False,
 ) -> None:
     """Score a whole export; every input row comes out, in order, with its prediction."""
     from .batch import run_score
+    from .workers import sigterm_as_interrupt
 
     ids = [c.strip() for c in id_columns.split(",")] if id_columns else None
     common = dict(model=model, text_column=text_column, id_columns=ids, case_column=case_column, encoding=encoding)
     common |= dict(time_column=time_column, strategy=not no_strategy, overwrite=overwrite, config_path=config)
+    local = dict(sep=sep, sheet=sheet, formula_guard=not no_formula_guard)
     try:
-        if engine == "spark":
-            from .spark import run_score_spark
+        with sigterm_as_interrupt():
+            if engine == "spark":
+                from .spark import run_score_spark
 
-            summary = run_score_spark(input, output, spark_master=spark_master, partitions=partitions, **common)
-        else:
-            summary = run_score(
-                input, output, jobs=jobs, chunk_size=chunk_size, output_encoding=output_encoding, quiet=quiet, **common
-            )
+                if sep or sheet or no_formula_guard:
+                    _fail("--sep, --sheet and --no-formula-guard are options of the local engine")
+                summary = run_score_spark(input, output, spark_master=spark_master, partitions=partitions, **common)
+            else:
+                summary = run_score(
+                    input, output, jobs=jobs, chunk_size=chunk_size, output_encoding=output_encoding, quiet=quiet,
+                    **common, **local,
+                )  # fmt: skip
     except (*_errors(), ImportError) as exc:
         _fail(str(exc))
+    except OSError as exc:  # anticipated: no permission, no space, missing folder
+        _fail(f"{exc.filename or output}: {exc.strerror or exc}")
+    except KeyboardInterrupt as exc:
+        _fail(f"interrupted; {output} was not written", code=getattr(exc, "exit_code", 130))
     if not quiet:
         from .console import render_summary
 
