@@ -203,9 +203,14 @@ def _csv_chunks(path: Path, chunk_size: int, encoding: str | None, sep: str | No
     enc = encoding or detect_encoding(path)
     chosen = choose_sep(path, enc, sep)
     with path.open("r", encoding=enc, errors="replace", newline="") as fh:
-        header = next(csv.reader([fh.readline().rstrip("\r\n").lstrip("\ufeff")], delimiter=chosen), [])
+        records = csv.reader(fh, delimiter=chosen)
+        header = [h.lstrip("\ufeff") for h in next(records, [])]
+        first = next(records, None)
     # pandas renames duplicate headers ('a', 'a.1'): check the header as written
     _refuse_duplicates(path, header)
+    # pandas takes a first row longer than the header as "first column is the index" and shifts every value
+    if first is not None and len(first) > len(header):
+        raise DataError(f"{path}: the first data row has {len(first)} fields, the header {len(header)}; check --sep")
     try:
         reader = pd.read_csv(
             path,
@@ -217,6 +222,7 @@ def _csv_chunks(path: Path, chunk_size: int, encoding: str | None, sep: str | No
             chunksize=chunk_size,
             encoding_errors="strict",
             engine="c",
+            index_col=False,
         )
         yield from reader
     except UnicodeDecodeError as exc:
@@ -367,7 +373,7 @@ def _normalise(path: Path, df: pd.DataFrame, typed: bool, first: int) -> pd.Data
     out = {}
     for c in df.columns:
         col = df[c]
-        if col.dtype == object:
+        if col.dtype == object or isinstance(col.dtype, pd.StringDtype):
             col = pd.Series([None if _cell(v) is None else v for v in col.tolist()], dtype=object)
         out[c] = col.reset_index(drop=True)
     return pd.DataFrame(out)

@@ -40,8 +40,12 @@ def guard_formula(value: object) -> object:
 
 
 def _guarded(df: pd.DataFrame) -> pd.DataFrame:
-    cols = {c: df[c].map(guard_formula) for c in df.columns if df[c].dtype == object}
+    cols = {c: df[c].map(guard_formula) for c in df.columns if _texts(df[c])}
     return df.assign(**cols) if cols else df
+
+
+def _texts(column: pd.Series) -> bool:
+    return column.dtype == object or isinstance(column.dtype, pd.StringDtype)
 
 
 def encode_rows(df: pd.DataFrame, fmt: str, encoding: str = "utf-8-sig", formula_guard: bool = True) -> bytes:
