@@ -39,7 +39,7 @@ def test_a_note_with_an_extra_separator_is_an_error_not_a_cut(tmp_path):
     with pytest.raises(DataError, match="first data row has 3 fields, the header 2"):
         read_table(path)
     path.write_text("id,text\n1,ok\n2,客户说,明天还\n", encoding="utf-8")
-    with pytest.raises(DataError, match="malformed CSV.*line 3"):
+    with pytest.raises(DataError, match=r"malformed CSV.*line 3"):
         read_table(path)
 
 
@@ -129,7 +129,7 @@ def test_unreadable_input_is_a_data_error(tmp_path):
         try:
             path.read_bytes()
         except PermissionError:
-            with pytest.raises(DataError, match="x.csv: cannot read"):
+            with pytest.raises(DataError, match=r"x\.csv: cannot read"):
                 read_table(path)
         else:
             pytest.skip("running as root: permission bits do not stop reads")
