@@ -132,3 +132,69 @@ def test_evaluate_on_labelled_file(model_dir, small_corpus, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "macro-F1" in result.output and (tmp_path / "r" / "confusion_matrix.png").exists()
+
+
+def test_missing_config_file_is_an_error_naming_it(model_dir, tmp_path):
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"催记内容": ["客户称明天还"]}).to_csv(src, index=False)
+    missing = tmp_path / "nope.yaml"
+    score = ["score", str(src), "-o", str(tmp_path / "o.csv"), "--model", str(model_dir), "-c", str(missing)]
+    for args in (score, ["train", "--config", str(missing), "--no-tracking"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "nope.yaml" in result.output, result.output
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_score_config_is_read_and_passed_down(model_dir, tmp_path):
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"memo": ["客户称明天还"], "other": ["x"]}).to_csv(src, index=False)
+    cfg = tmp_path / "score.yaml"
+    cfg.write_text("score:\n  text_column: memo\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    result = runner.invoke(app, ["score", str(src), "-o", str(out), "--model", str(model_dir), "-c", str(cfg), "-q"])
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(out, encoding="utf-8-sig")["type"].notna().all()
+    cfg.write_text("score:\n  jobs: 0\n", encoding="utf-8")
+    bad = runner.invoke(app, ["score", str(src), "-o", str(out), "--model", str(model_dir), "-c", str(cfg)])
+    assert bad.exit_code == 2 and "jobs" in bad.output and "Traceback" not in bad.output
+
+
+def test_bad_labels_file_is_one_line_not_a_traceback(tmp_path):
+    labels = tmp_path / "labels.yaml"
+    labels.write_text("types: [\n", encoding="utf-8")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"labels_path: {labels}\n", encoding="utf-8")
+    result = runner.invoke(app, ["train", "--config", str(cfg), "--no-tracking"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "labels.yaml" in lines[0] and "Traceback" not in result.output
+
+
+def test_score_reading_and_formula_options_reach_the_local_engine(model_dir, tmp_path):
+    """--sep chooses between delimiters the header allows, --sheet picks the sheet, --no-formula-guard writes
+    formula-like cells as they are; the options the spark engine lacks are refused before anything runs."""
+    src = tmp_path / "in.csv"
+    src.write_text("id;text,备注\n1;=1+1,x\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    base = ["score", str(src), "-o", str(out), "--model", str(model_dir), "-q", "--text-column", "text,备注"]
+    ambiguous = runner.invoke(app, base)
+    assert ambiguous.exit_code == 2 and "--sep" in ambiguous.output and not out.exists()
+    assert runner.invoke(app, [*base, "--sep", ";"]).exit_code == 0
+    assert pd.read_csv(out, sep=",", encoding="utf-8-sig", dtype=str)["text,备注"].tolist() == ["'=1+1,x"]
+    raw = runner.invoke(app, [*base, "--sep", ";", "--no-formula-guard", "--overwrite"])
+    assert raw.exit_code == 0, raw.output
+    assert pd.read_csv(out, encoding="utf-8-sig", dtype=str)["text,备注"].tolist() == ["=1+1,x"]
+
+    book = tmp_path / "in.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        pd.DataFrame({"说明": ["导出说明"]}).to_excel(writer, sheet_name="说明", index=False)
+        pd.DataFrame({"催记内容": ["客户称明天还", "关机"]}).to_excel(writer, sheet_name="数据", index=False)
+    xout = tmp_path / "x.csv"
+    args = ["score", str(book), "-o", str(xout), "--model", str(model_dir), "-q"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 2 and "'数据'" in first.output and "--sheet" in first.output
+    assert runner.invoke(app, [*args, "--sheet", "数据"]).exit_code == 0
+    assert len(pd.read_csv(xout, encoding="utf-8-sig")) == 2
+
+    spark = runner.invoke(app, [*args, "--engine", "spark", "--sheet", "2"])
+    assert spark.exit_code == 2 and "--sheet" in spark.output

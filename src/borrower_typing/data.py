@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 
-def _csv_sep(path: Path, encoding: str) -> str:
+def _csv_sep(path: Path, encoding: str, sep: str | None = None) -> str:
     """The delimiter for engines that take a separator but cannot read one column safely (Spark)."""
-    sep = choose_sep(path, encoding)
+    sep = choose_sep(path, encoding, sep)
     return "," if sep == NO_SEP else sep

@@ -1,8 +1,12 @@
-"""File formats by extension, and the error every reader and writer raises for a file it cannot use."""
+"""File formats by extension; ``DataError`` (from ``errors``) is what every reader and writer raises."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from ..errors import DataError
+
+__all__ = ["FORMATS", "SPREADSHEET_FORMATS", "TEXT_FORMATS", "DataError", "os_error_line", "table_format"]
 
 FORMATS = {
     ".csv": "csv",
@@ -16,10 +20,6 @@ FORMATS = {
 }
 TEXT_FORMATS = ("csv", "jsonl")
 SPREADSHEET_FORMATS = ("csv", "xlsx")
-
-
-class DataError(ValueError):
-    """A file that cannot be used as given; the message names the file and the line, column or field."""
 
 
 def table_format(path: str | Path) -> str:
