@@ -53,16 +53,26 @@ class Terminated(KeyboardInterrupt):
 
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises ``Terminated``; the previous handler is restored afterwards."""
+    """Within the block, SIGTERM raises ``Terminated``; the previous handler is restored afterwards.
+
+    The exception can land inside library code that turns it into another one (a worker pool being torn down
+    mid-start); whatever leaves the block after a SIGTERM leaves it as ``Terminated``, so the run still ends
+    as terminated (exit 143), not as a crash."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    received: list[int] = []
 
     def handler(signum, frame):
+        received.append(signum)
         raise Terminated(f"signal {signum}")
 
     previous = signal.signal(signal.SIGTERM, handler)
     try:
         yield
+    except Exception as exc:
+        if received:
+            raise Terminated(f"signal {received[0]}") from exc
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
