@@ -33,6 +33,7 @@ from .schema import (
     predictions_frame,
     required_columns,
 )
+from .text import mask_pii
 
 __all__ = ["CaseAggregator", "ScoreSummary", "cases_output_path", "pick_text_column", "run_score", "score_file"]
 
@@ -97,6 +98,7 @@ class ChunkJob:
     case_column: str | None = None
     time_column: str | None = None
     formula_guard: bool = True
+    mask_output: bool = False
 
 
 def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
@@ -104,7 +106,10 @@ def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
     table need."""
     model = _worker_model(job.model_path)
     preds = model.predict(note_texts(chunk[job.text_column]), strategy=job.strategy)
-    out = join_output(chunk if job.keep is None else chunk[job.keep], predictions_frame(preds, strategy=job.strategy))
+    kept = chunk if job.keep is None else chunk[job.keep]
+    if job.mask_output and job.text_column in kept.columns:
+        kept = mask_text_column(kept, job.text_column)
+    out = join_output(kept, predictions_frame(preds, strategy=job.strategy))
     if len(out) != len(chunk):  # the promise this module makes; never trade it for speed
         raise RuntimeError(f"rows {chunk.index[0]}–{chunk.index[-1]}: {len(chunk)} in, {len(out)} out")
     scored = ScoredChunk(
@@ -122,6 +127,12 @@ def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
         scored.cases = note_texts(chunk[job.case_column])  # typed cells: a missing integer ID is None
         scored.times = chunk[job.time_column].tolist() if job.time_column else None
     return scored
+
+
+def mask_text_column(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``frame`` with ``column``'s notes masked (``--mask-output``); missing cells stay missing."""
+    notes = pd.Series(note_texts(frame[column]), index=frame.index, dtype=object)  # typed cells: text first
+    return frame.assign(**{column: notes.where(notes.isna(), notes.map(mask_pii, na_action="ignore"))})
 
 
 def score_file(
@@ -144,6 +155,7 @@ def score_file(
     sep: str | None = None,
     sheet: str | int | None = None,
     formula_guard: bool = True,
+    mask_output: bool = False,
 ) -> ScoreSummary:
     """Score ``input_path`` (a local model folder) into ``output_path`` (format from the extension); with
     ``case_column`` also ``OUTPUT.cases.<ext>`` by the rule in ``cases``."""
@@ -170,8 +182,10 @@ def score_file(
     chunks = iter_table(input_path, chunk_size=chunk_size, columns=needed, **read)
     start = time.perf_counter()
     with TableWriter(output_path, output_encoding, overwrite, formula_guard) as writer:
-        job = ChunkJob(model_dir, text_column, keep, strategy, writer.fmt, output_encoding, case_column, time_column)
-        job.formula_guard = writer.formula_guard
+        job = ChunkJob(
+            model_dir, text_column, keep, strategy, writer.fmt, output_encoding, case_column, time_column,
+            writer.formula_guard, mask_output,
+        )  # fmt: skip
         for scored in _scored(job, chunks, jobs):
             if scored.payload is not None:
                 writer.write_encoded(scored.payload, scored.columns, scored.rows)
@@ -235,6 +249,7 @@ def run_score(
     sep: str | None = None,
     sheet: str | int | None = None,
     formula_guard: bool = True,
+    mask_output: bool = False,
 ) -> ScoreSummary:
     """``score_file`` with defaults from the scoring config, a model from a path or URI (a registry model's
     download is removed afterwards), and a progress bar on a terminal."""
@@ -255,6 +270,7 @@ def run_score(
         sep=sep,
         sheet=sheet,
         formula_guard=formula_guard,
+        mask_output=mask_output,
     )
     with fetched_bundle(model, tracking_uri) as model_dir:
         try:

@@ -53,3 +53,11 @@ def _csv_sep(path: Path, encoding: str, sep: str | None = None) -> str:
     """The delimiter for engines that take a separator but cannot read one column safely (Spark)."""
     sep = choose_sep(path, encoding, sep)
     return "," if sep == NO_SEP else sep
+
+
+def _excel_cell(value: object) -> object:
+    """A cell openpyxl accepts (for workbooks written cell by cell, as the labelling tasks): control characters
+    as spaces, at most Excel's 32,767 characters."""
+    if isinstance(value, str):
+        value = ILLEGAL_XLSX_RE.sub(" ", value)[:32_767]
+    return value
