@@ -18,12 +18,26 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "borrower_typing"
 
 # Lowest first. A module may import modules of its own layer or of a lower one (docs/architecture.md).
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "pii", "text", "labels", "config", "ngrams", "tokenize"),  # foundation: no model, no files
+    ("errors", "pii", "text", "labels", "config", "ngrams", "tokenize", "vocab"),  # foundation: no model, no files
     ("scorer", "features", "review", "schema", "explainer", "compliance"),  # the numbers, the rules, the output schema
     ("predictor", "manifest", "bundle", "pipeline"),  # texts -> arrays; model folders; the scikit-learn pipeline
-    ("model",),  # TypingModel: predictor + explainer + labels
-    ("predict", "serving", "console", "tables", "data", "cases", "validate"),  # API, pyfunc, tables, per-case rule
-    ("tracking", "evaluate", "sources"),  # MLflow; reports; several labelled files with per-source figures
+    ("model", "profile"),  # TypingModel: predictor + explainer + labels
+    (
+        "predict",
+        "serving",
+        "console",
+        "tables",
+        "data",
+        "cases",
+        "validate",
+        "monitor_report",
+    ),  # API, pyfunc, tables, per-case rule
+    (
+        "tracking",
+        "evaluate",
+        "sources",
+        "monitor_tracking",
+    ),  # MLflow; reports; several labelled files with per-source figures
     (
         "batch",
         "workers",
@@ -31,6 +45,7 @@ LAYERS: list[tuple[str, ...]] = [
         "spark_io",
         "spark_model",
         "train",
+        "monitor",
         "labelling",
     ),  # engines' parts and jobs; labelling loop
     ("spark", "server"),  # the Spark engine; the HTTP server
