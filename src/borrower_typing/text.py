@@ -3,8 +3,9 @@
 Two entry points:
 - ``mask_pii`` replaces phone, ID-card and bank-card numbers (whole or partly masked) with placeholders; it is
   what may be shown, logged or written to MLflow.
-- ``normalize`` is what the model sees: NFKC, whitespace folded, personal data masked, and amounts, dates and
-  times turned into typed placeholders so that ``3,200元`` and ``五千块`` look alike to the model.
+- ``normalize`` is what the model sees: NFKC, whitespace folded, the registers mapped onto one (Traditional to
+  Simplified, system lines to tokens, English shorthand to Chinese: see ``registers``), personal data masked,
+  and amounts, dates and times turned into typed placeholders so that ``3,200元`` and ``五千块`` look alike.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import unicodedata
 import weakref
 from collections.abc import Callable
 from typing import Any, ClassVar
+
+from .registers import to_common
 
 # Placeholders are ASCII words so both tokenisers keep them whole, and upper case so no note collides with them.
 PHONE, IDNO, CARD, NAME, AMOUNT, DATE, TIME = "PHONE", "IDNO", "CARDNO", "NAME", "AMT", "DATE", "TIME"
@@ -179,8 +182,8 @@ def normalize(text: object) -> str:
 
 
 def normalize_sentence(text: object) -> str:
-    """``normalize`` without the sentence split: masking, then the typed placeholders."""
-    text = mask_pii(text)
+    """``normalize`` without the sentence split: registers mapped, masking, then the typed placeholders."""
+    text = mask_pii(to_common(clean(as_text(text))))
     if "*" in text:
         text = _NAME_RE.sub(f" {NAME} ", text)
     if _DIGIT_RE.search(text):

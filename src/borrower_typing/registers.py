@@ -1,0 +1,205 @@
+"""Registers that real exports mix, mapped onto the one text the model reads.
+
+- Traditional characters (Hong Kong, Macau, Taiwan) to Simplified, with OpenCC's ``t2s`` conversion.
+- System lines (dial results, call durations, SMS receipts) reduced to one canonical token each, so ten
+  failed dials read as ``SYSFAIL`` ten times rather than as noise.
+- English collection shorthand and phrases of the trade (``PTP``, ``RPC``, ``DPD``, ``cust said``) and a few
+  Traditional/HK/TW words to the Chinese a mainland collector would write, through a shipped table
+  (``resources/shorthand.tsv``) that users extend with their own; other Latin words are case-folded.
+- ``original_words``: a piece of evidence shown in the words the collector wrote (a mapped ``PTP`` as ``PTP``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+# Canonical tokens for system lines: ASCII upper case (both tokenisers keep them whole, no note collides).
+SYS_FAIL, SYS_CALL, SYS_SMS, SYS_LINE = "SYSFAIL", "SYSCALL", "SYSSMS", "SYSLINE"
+SYSTEM_TOKENS = (SYS_FAIL, SYS_CALL, SYS_SMS, SYS_LINE)
+SYSTEM_DISPLAY = {SYS_FAIL: "[未接通]", SYS_CALL: "[通话记录]", SYS_SMS: "[短信回执]", SYS_LINE: "[系统记录]"}
+# Words that case folding and the shorthand table leave alone: the placeholders text.py writes (a test holds
+# this equal to text.PLACEHOLDERS) and the system tokens.
+PROTECTED = ("PHONE", "IDNO", "CARDNO", "NAME", "AMT", "DATE", "TIME", *SYSTEM_TOKENS)
+
+_PREFIX = r"(?:\[\s*(?:系统|系統|sys|system|auto|自动)\s*\]|【\s*(?:系统|系統|自动)\s*】|系统(?:提示|记录|消息)?\s*[:：])"
+_FAIL_WORDS = (
+    r"未接通|无人接听|未接听|无应答|关机|停机|空号|拒接|已拒接|忙音|占线|正在通话中|无法接通|暂时无法接通|不在服务区"
+    r"|呼叫失败|对方已取消|对方已挂断|已挂断|未接|no answer|not answered|busy|powered off|switched off"
+    r"|unreachable|failed|rejected|cancell?ed|invalid number"
+)
+_SMS_WORDS = r"短信(?:已)?(?:发送成功|已发送|发送|送达|已送达)|sms (?:sent|delivered)|短信回执[^ ]*"
+_DURATION = r"[0-9]{1,2}\s*[:：]\s*[0-5][0-9](?:\s*[:：]\s*[0-5][0-9])?|[0-9]+\s*(?:秒|s|sec|secs|seconds)"
+# Each rule: pattern -> token. A system prefix with a dial result, a duration or an SMS receipt; phone-network
+# announcements and call-log entries stand alone, with or without a prefix; a prefix with anything else is
+# SYSLINE followed by the rest of the line's words.
+_SYSTEM_RULES = [
+    (rf"{_PREFIX}\s*(?:外呼|呼出|拨打|去电|来电|outbound(?: call)?|call)?\s*(?:结果)?\s*[:：]?\s*(?:{_FAIL_WORDS})", SYS_FAIL),
+    (rf"{_PREFIX}\s*(?:{_SMS_WORDS})", SYS_SMS),
+    (rf"(?:{_PREFIX}\s*)?(?:通话时长|通话时间|call duration|duration)\s*[:：]?\s*(?:{_DURATION})", SYS_CALL),
+    (r"对方已取消|对方已挂断|对方正忙|您拨打的(?:电话|用户|号码)(?:已关机|已停机|是空号|暂时无法接通|正在通话中|无人接听|不在服务区)", SYS_FAIL),
+    (rf"(?:{_SMS_WORDS})", SYS_SMS),
+    (_PREFIX, SYS_LINE),
+]
+_SYSTEM_RE = re.compile("|".join(f"({p})" for p, _ in _SYSTEM_RULES), re.IGNORECASE)
+_SYSTEM_TOKEN_OF = [token for _, token in _SYSTEM_RULES]
+_SYSTEM_HINT = re.compile(r"系统|系統|通话|对方|拨打|短信|\[|【|duration|sms", re.IGNORECASE)
+_LATIN_RE = re.compile("|".join(PROTECTED) + r"|[A-Za-z]+")
+# Characters OpenCC's t2s turns into rarer forms than mainland notes use (嗰 into 𠮶): put back after converting.
+_AFTER_T2S = str.maketrans({"𠮶": "嗰"})
+
+
+class ShorthandTable:
+    """Terms and their replacements, compiled into one case-insensitive whole-word pattern."""
+
+    def __init__(self, entries: Iterable[tuple[str, str]]):
+        self.entries = tuple(entries)
+        self.lookup = {_key(term): repl for term, repl in self.entries}
+        latin, cjk = [], []
+        for term in sorted(self.lookup, key=len, reverse=True):  # longest first: broken PTP before PTP
+            body = r"\s+".join(re.escape(part) for part in term.split())
+            if term[-1].isascii() and term[-1].isalnum():
+                body += r"(?![A-Za-z0-9])"
+            (latin if term[0].isascii() and term[0].isalnum() else cjk).append(body)
+        # Guards first, so that at most positions one character class fails and the alternation is never
+        # tried: a plain alternation of ~100 terms costs over 100 µs a note, this a few.
+        parts = []
+        if latin:
+            parts.append(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9])(?:" + "|".join(latin) + ")")
+        if cjk:
+            firsts = "".join(sorted({re.escape(t[0].lower()) + re.escape(t[0].upper()) for t in self.lookup
+                                     if not (t[0].isascii() and t[0].isalnum())}))
+            parts.append(rf"(?=[{firsts}])(?:" + "|".join(cjk) + ")")
+        self.pattern = re.compile("|".join(parts) or r"(?!)", re.IGNORECASE)
+
+    def replacement(self, matched: str) -> str:
+        return self.lookup[_key(matched)]
+
+    def apply(self, text: str) -> str:
+        return self.pattern.sub(lambda m: f" {self.lookup[_key(m.group())]} ", text)
+
+
+def _key(term: str) -> str:
+    return " ".join(term.lower().split())
+
+
+def read_table(path: str | Path) -> list[tuple[str, str]]:
+    """Entries of a shorthand table: ``term<TAB>replacement[<TAB>meaning]`` per line, ``#`` comments.
+
+    Raises ``ValueError`` naming the file and line for a malformed row or a term that is a placeholder."""
+    entries = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) < 2 or not fields[0].strip() or not fields[1].strip():
+            raise ValueError(f"{path}:{n}: expected 'term<TAB>replacement', got {line!r}")
+        term = unicodedata.normalize("NFKC", fields[0].strip())
+        if term.upper() in PROTECTED:
+            raise ValueError(f"{path}:{n}: {term!r} is a text placeholder and cannot be a shorthand term")
+        entries.append((term, fields[1].strip()))
+    return entries
+
+
+def default_table_path() -> Path:
+    return Path(str(resources.files("borrower_typing") / "resources" / "shorthand.tsv"))
+
+
+@lru_cache(maxsize=8)
+def load_table(extra: tuple[str, ...] = ()) -> ShorthandTable:
+    """The shipped table plus the users' tables (theirs win on a shared term)."""
+    merged: dict[str, tuple[str, str]] = {}
+    for path in (default_table_path(), *extra):
+        for term, repl in read_table(path):
+            merged[_key(term)] = (term, repl)
+    return ShorthandTable(tuple(merged.values()))
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> Callable[[str], str]:
+    import opencc  # loaded on first use: no import-time cost for code that never converts
+
+    return opencc.OpenCC("t2s").convert
+
+
+def to_simplified(text: str) -> str:
+    """Traditional characters to Simplified (Simplified text passes unchanged; ASCII is not converted)."""
+    if text.isascii():
+        return text
+    return _t2s()(text).translate(_AFTER_T2S)
+
+
+def reduce_system_lines(text: str) -> str:
+    """Each recognised system line or announcement replaced by its canonical token (see ``_SYSTEM_RULES``)."""
+    if not _SYSTEM_HINT.search(text):
+        return text
+
+    def token(m: re.Match[str]) -> str:
+        return f" {_SYSTEM_TOKEN_OF[m.lastindex - 1]} "
+
+    return _SYSTEM_RE.sub(token, text)
+
+
+def fold_case(text: str) -> str:
+    """Latin words in lower case, placeholders and system tokens kept as they are."""
+    if not any(c.isupper() for c in text):
+        return text
+    return _LATIN_RE.sub(lambda m: m.group() if m.group() in PROTECTED else m.group().lower(), text)
+
+
+def to_common(text: str, table: ShorthandTable | None = None) -> str:
+    """A cleaned note (NFKC, whitespace folded) in the common register: Simplified characters, system lines as
+    tokens, shorthand in Chinese, Latin words case-folded."""
+    table = load_table() if table is None else table
+    return fold_case(table.apply(reduce_system_lines(to_simplified(text))))
+
+
+# --- evidence in the collector's own words -------------------------------------------------------------
+def _offset_map(original: str, table: ShorthandTable) -> tuple[str, list[tuple[int, int]]]:
+    """``original`` in Simplified with shorthand replaced, and for each of its characters the span of the
+    original it came from. Conversion is character by character when OpenCC keeps the length (it nearly always
+    does); otherwise the spans are of the converted text, and a piece is found only where nothing changed."""
+    converted = to_simplified(original)
+    if len(converted) != len(original):
+        converted, original = original, original
+    out: list[str] = []
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for m in table.pattern.finditer(converted):
+        for i in range(pos, m.start()):
+            out.append(converted[i])
+            spans.append((i, i + 1))
+        for ch in table.replacement(m.group()):
+            out.append(ch)
+            spans.append((m.start(), m.end()))
+        pos = m.end()
+    for i in range(pos, len(converted)):
+        out.append(converted[i])
+        spans.append((i, i + 1))
+    return "".join(out), spans
+
+
+def original_words(pieces: Iterable[str], original: str, table: ShorthandTable | None = None) -> list[str]:
+    """Each evidence piece (read off the normalised note) as the collector wrote it in ``original``: shorthand
+    back to its term, Simplified back to the Traditional it came from. A piece not found (one holding a
+    placeholder, say) is returned as it is."""
+    pieces = list(pieces)
+    cleaned = " ".join(unicodedata.normalize("NFKC", original).split())
+    if not pieces or not cleaned:
+        return pieces
+    common, spans = _offset_map(cleaned, load_table() if table is None else table)
+    squeezed = "".join(ch for ch in common if not ch.isspace()).lower()
+    keep = [i for i, ch in enumerate(common) if not ch.isspace()]
+    out = []
+    for piece in pieces:
+        at = squeezed.find(piece.replace(" ", "").lower())
+        if at < 0 or not piece:
+            out.append(piece)
+            continue
+        first, last = keep[at], keep[at + len(piece.replace(" ", "")) - 1]
+        out.append(cleaned[spans[first][0] : spans[last][1]].strip())
+    return out
