@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +17,9 @@ from scipy import sparse
 
 from .labels import NONE, TYPES, LabelSet, load_labels
 from .ngrams import display_feature
+from .registers import SYSTEM_DISPLAY, original_words, readable_count
 from .scorer import SCORER_FILE, LinearScorer, NotCompilable
-from .text import PLACEHOLDERS, cjk_count, normalize, texts_of
+from .text import PLACEHOLDERS, normalize, texts_of
 
 if TYPE_CHECKING:  # pandas and scikit-learn stay out of the one-note path
     import pandas as pd
@@ -45,6 +46,7 @@ PLACEHOLDER_DISPLAY = {
     "TIME": "[时间]",
 }
 assert set(PLACEHOLDER_DISPLAY) == set(PLACEHOLDERS)
+PLACEHOLDER_DISPLAY.update(SYSTEM_DISPLAY)  # system-line tokens shown as what they stand for
 
 # Punctuation stripped from the edges of a piece of evidence.
 _EDGE_MARKS = " ,.!?;:，。！？；：、"
@@ -157,13 +159,17 @@ class TypingModel:
         An answer depends only on the normalised note, so notes that normalise alike (the same remark with
         another date, amount or masked name; 关机 and 无人接听 a thousand times) are scored once.
         """
-        notes = [normalize(n) for n in texts_of(texts)]
+        raw = texts_of(texts)
+        notes = [normalize(n) for n in raw]
         first: dict[str, int] = {}
         position = [first.setdefault(n, len(first)) for n in notes]
         if len(first) == len(notes):
-            return self._predict_unique(notes, evidence, strategy)
-        unique = self._predict_unique(list(first), evidence, strategy)
-        return [unique[p] for p in position]
+            preds = self._predict_unique(notes, evidence, strategy)
+        else:
+            unique = self._predict_unique(list(first), evidence, strategy)
+            preds = [unique[p] for p in position]
+        # Evidence in the collector's own words (a mapped PTP shown as PTP, Traditional as written).
+        return [as_written(p, r) for p, r in zip(preds, raw, strict=True)] if evidence else preds
 
     def _predict_unique(self, notes: list[str], evidence: int, strategy: bool) -> list[Prediction]:
         """Predictions for distinct, already normalised notes."""
@@ -236,7 +242,8 @@ class TypingModel:
     def _review_reason(self, text: str, no_basis: bool, confidence: float) -> str | None:
         if not text:
             return "empty"
-        n_cjk = cjk_count(text, at_most=max(1, self.min_cjk_chars))
+        # Readable content in either script (Chinese characters, English words): "not_chinese" now means none.
+        n_cjk = readable_count(text, at_most=max(1, self.min_cjk_chars))
         if n_cjk == 0:
             return "not_chinese"
         if n_cjk < self.min_cjk_chars:
@@ -367,6 +374,14 @@ def _labels_yaml(labels: LabelSet) -> str:
     import yaml
 
     return yaml.safe_dump(labels.model_dump(mode="json"), allow_unicode=True, sort_keys=False)
+
+
+def as_written(pred: Prediction, original: object) -> Prediction:
+    """``pred`` with its evidence pieces as they appear in the original note (unchanged when they all do)."""
+    if not pred.evidence or not isinstance(original, str) or all(p in original for p in pred.evidence):
+        return pred
+    shown = original_words(pred.evidence, original)
+    return pred if shown == pred.evidence else replace(pred, evidence=shown)
 
 
 def predictions_frame(preds: Sequence[Prediction], strategy: bool = True) -> pd.DataFrame:

@@ -203,3 +203,18 @@ def original_words(pieces: Iterable[str], original: str, table: ShorthandTable |
         first, last = keep[at], keep[at + len(piece.replace(" ", "")) - 1]
         out.append(cleaned[spans[first][0] : spans[last][1]].strip())
     return out
+
+
+_READABLE_RE = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]|[A-Za-z]{2,}")
+
+
+def readable_count(text: str, at_most: int | None = None) -> int:
+    """Units of content the model can read in a normalised note: each CJK ideograph and each Latin word of two
+    or more letters (placeholders and system tokens are not content). Counting stops at ``at_most``."""
+    n = 0
+    for m in _READABLE_RE.finditer(text):
+        if m.group() not in PROTECTED:
+            n += 1
+            if at_most is not None and n >= at_most:
+                break
+    return n
