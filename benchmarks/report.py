@@ -237,6 +237,10 @@ def render_markdown(r: dict) -> str:
                 )
     if "total_seconds" in r:
         out += ["", f"Whole benchmark: {r['total_seconds'] / 60:.1f} minutes."]
+    if r.get("robustness"):
+        from benchmarks.robustness import render as render_robustness
+
+        out += render_robustness(r["robustness"], r.get("robustness_before"))
     out += ["", "## Reading the figures", "", *reading(r)]
     return "\n".join(out) + "\n"
 

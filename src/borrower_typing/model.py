@@ -17,7 +17,7 @@ from scipy import sparse
 
 from .labels import NONE, TYPES, LabelSet, load_labels
 from .ngrams import display_feature
-from .registers import SYSTEM_DISPLAY, original_words, readable_count
+from .registers import SYSTEM_DISPLAY, has_system_tokens, original_words, readable_count
 from .scorer import SCORER_FILE, LinearScorer, NotCompilable
 from .text import PLACEHOLDERS, normalize, texts_of
 
@@ -244,8 +244,8 @@ class TypingModel:
             return "empty"
         # Readable content in either script (Chinese characters, English words): "not_chinese" now means none.
         n_cjk = readable_count(text, at_most=max(1, self.min_cjk_chars))
-        if n_cjk == 0:
-            return "not_chinese"
+        if n_cjk == 0:  # only system lines (ten failed dials): nothing about the borrower, yet not unreadable
+            return "no_basis" if has_system_tokens(text) else "not_chinese"
         if n_cjk < self.min_cjk_chars:
             return "too_short"
         if no_basis:

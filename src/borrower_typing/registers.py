@@ -26,22 +26,33 @@ SYSTEM_DISPLAY = {SYS_FAIL: "[未接通]", SYS_CALL: "[通话记录]", SYS_SMS: 
 # this equal to text.PLACEHOLDERS) and the system tokens.
 PROTECTED = ("PHONE", "IDNO", "CARDNO", "NAME", "AMT", "DATE", "TIME", *SYSTEM_TOKENS)
 
-_PREFIX = r"(?:\[\s*(?:系统|系統|sys|system|auto|自动)\s*\]|【\s*(?:系统|系統|自动)\s*】|系统(?:提示|记录|消息)?\s*[:：])"
+_PREFIX = (
+    r"(?:\[\s*(?:系统|系統|sys|system|auto|自动)\s*\]|【\s*(?:系统|系統|自动)\s*】|系统(?:提示|记录|消息)?\s*[:：])"
+)
 _FAIL_WORDS = (
     r"未接通|无人接听|未接听|无应答|关机|停机|空号|拒接|已拒接|忙音|占线|正在通话中|无法接通|暂时无法接通|不在服务区"
     r"|呼叫失败|对方已取消|对方已挂断|已挂断|未接|no answer|not answered|busy|powered off|switched off"
     r"|unreachable|failed|rejected|cancell?ed|invalid number"
 )
 _SMS_WORDS = r"短信(?:已)?(?:发送成功|已发送|发送|送达|已送达)|sms (?:sent|delivered)|短信回执[^ ]*"
-_DURATION = r"[0-9]{1,2}\s*[:：]\s*[0-5][0-9](?:\s*[:：]\s*[0-5][0-9])?|[0-9]+\s*(?:秒|s|sec|secs|seconds)"
+_DURATION = (
+    r"[0-9]{1,2}\s*[:：]\s*[0-5][0-9](?:\s*[:：]\s*[0-5][0-9])?"
+    r"|[0-9]+\s*分(?:钟)?\s*(?:[0-9]+\s*秒)?|[0-9]+\s*(?:秒|s|sec|secs|seconds)(?![A-Za-z])"
+)
 # Each rule: pattern -> token. A system prefix with a dial result, a duration or an SMS receipt; phone-network
 # announcements and call-log entries stand alone, with or without a prefix; a prefix with anything else is
 # SYSLINE followed by the rest of the line's words.
 _SYSTEM_RULES = [
-    (rf"{_PREFIX}\s*(?:外呼|呼出|拨打|去电|来电|outbound(?: call)?|call)?\s*(?:结果)?\s*[:：]?\s*(?:{_FAIL_WORDS})", SYS_FAIL),
+    (
+        rf"{_PREFIX}\s*(?:外呼|呼出|拨打|去电|来电|outbound(?: call)?|call)?\s*(?:结果)?\s*[:：]?\s*(?:{_FAIL_WORDS})",
+        SYS_FAIL,
+    ),
     (rf"{_PREFIX}\s*(?:{_SMS_WORDS})", SYS_SMS),
     (rf"(?:{_PREFIX}\s*)?(?:通话时长|通话时间|call duration|duration)\s*[:：]?\s*(?:{_DURATION})", SYS_CALL),
-    (r"对方已取消|对方已挂断|对方正忙|您拨打的(?:电话|用户|号码)(?:已关机|已停机|是空号|暂时无法接通|正在通话中|无人接听|不在服务区)", SYS_FAIL),
+    (
+        r"对方已取消|对方已挂断|对方正忙|您拨打的(?:电话|用户|号码)(?:已关机|已停机|是空号|暂时无法接通|正在通话中|无人接听|不在服务区)",
+        SYS_FAIL,
+    ),
     (rf"(?:{_SMS_WORDS})", SYS_SMS),
     (_PREFIX, SYS_LINE),
 ]
@@ -51,6 +62,9 @@ _SYSTEM_HINT = re.compile(r"系统|系統|通话|对方|拨打|短信|\[|【|dur
 _LATIN_RE = re.compile("|".join(PROTECTED) + r"|[A-Za-z]+")
 # Characters OpenCC's t2s turns into rarer forms than mainland notes use (嗰 into 𠮶): put back after converting.
 _AFTER_T2S = str.maketrans({"𠮶": "嗰"})
+# t2s keeps 著 (著名), but in HK/TW notes it is nearly always the particle 着 (哭著說, 拖著): mainland spelling
+# except in the few words where 著 is the Simplified form too.
+_ZHE_RE = re.compile(r"(?<![显卓土原名巨])著(?![名作称述者录])")
 
 
 class ShorthandTable:
@@ -62,17 +76,25 @@ class ShorthandTable:
         latin, cjk = [], []
         for term in sorted(self.lookup, key=len, reverse=True):  # longest first: broken PTP before PTP
             body = r"\s+".join(re.escape(part) for part in term.split())
-            if term[-1].isascii() and term[-1].isalnum():
-                body += r"(?![A-Za-z0-9])"
-            (latin if term[0].isascii() and term[0].isalnum() else cjk).append(body)
+            is_latin = term[0].isascii() and term[0].isalnum()
+            if is_latin or (term[-1].isascii() and term[-1].isalnum()):
+                body += r"(?![A-Za-z0-9])"  # whole words: M3+ never inside M3+x, NC never inside NCB
+            (latin if is_latin else cjk).append(body)
         # Guards first, so that at most positions one character class fails and the alternation is never
         # tried: a plain alternation of ~100 terms costs over 100 µs a note, this a few.
         parts = []
         if latin:
             parts.append(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9])(?:" + "|".join(latin) + ")")
         if cjk:
-            firsts = "".join(sorted({re.escape(t[0].lower()) + re.escape(t[0].upper()) for t in self.lookup
-                                     if not (t[0].isascii() and t[0].isalnum())}))
+            firsts = "".join(
+                sorted(
+                    {
+                        re.escape(t[0].lower()) + re.escape(t[0].upper())
+                        for t in self.lookup
+                        if not (t[0].isascii() and t[0].isalnum())
+                    }
+                )
+            )
             parts.append(rf"(?=[{firsts}])(?:" + "|".join(cjk) + ")")
         self.pattern = re.compile("|".join(parts) or r"(?!)", re.IGNORECASE)
 
@@ -130,7 +152,8 @@ def to_simplified(text: str) -> str:
     """Traditional characters to Simplified (Simplified text passes unchanged; ASCII is not converted)."""
     if text.isascii():
         return text
-    return _t2s()(text).translate(_AFTER_T2S)
+    text = _t2s()(text).translate(_AFTER_T2S)
+    return _ZHE_RE.sub("着", text) if "著" in text else text
 
 
 def reduce_system_lines(text: str) -> str:
@@ -194,15 +217,29 @@ def original_words(pieces: Iterable[str], original: str, table: ShorthandTable |
     common, spans = _offset_map(cleaned, load_table() if table is None else table)
     squeezed = "".join(ch for ch in common if not ch.isspace()).lower()
     keep = [i for i, ch in enumerate(common) if not ch.isspace()]
-    out = []
+    out: list[str] = []
     for piece in pieces:
-        at = squeezed.find(piece.replace(" ", "").lower())
-        if at < 0 or not piece:
-            out.append(piece)
-            continue
-        first, last = keep[at], keep[at + len(piece.replace(" ", "")) - 1]
-        out.append(cleaned[spans[first][0] : spans[last][1]].strip())
+        if piece.isascii() and any(c.isalpha() for c in piece) and not piece.startswith("["):
+            # Latin pieces only as whole words of the note: a character n-gram (ft of left, YSF of a system
+            # token) is no word a reader can find.
+            words = r"\s+".join(map(re.escape, piece.split()))
+            m = re.search(rf"(?<![A-Za-z0-9]){words}(?![A-Za-z0-9])", cleaned, re.IGNORECASE)
+            shown = m.group() if m else ""
+        else:
+            at = squeezed.find(piece.replace(" ", "").lower())
+            if at < 0 or not piece:
+                shown = piece
+            else:
+                first, last = keep[at], keep[at + len(piece.replace(" ", "")) - 1]
+                shown = cleaned[spans[first][0] : spans[last][1]].strip()
+        if shown and shown not in out:
+            out.append(shown)
     return out
+
+
+def has_system_tokens(text: str) -> bool:
+    """Whether a normalised note holds a system-line token."""
+    return any(token in text for token in SYSTEM_TOKENS)
 
 
 _READABLE_RE = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]|[A-Za-z]{2,}")
