@@ -168,3 +168,22 @@ def test_model_evidence_in_original_words(trained_model):
     trad = trained_model.predict(["客戶哭著說被裁員了，孩子還要繳學費，真的還不了。"])[0]
     shown = "".join(trad.evidence)
     assert shown and not re.search("[还着说]", shown), trad.evidence
+
+
+def test_user_table_travels_with_the_model(tmp_path, small_corpus):
+    from borrower_typing.config import TrainConfig
+    from borrower_typing.labels import load_labels
+    from borrower_typing.model import TypingModel
+    from borrower_typing.train import fit_model, load_labelled
+
+    table = tmp_path / "desk.tsv"
+    table.write_text("jumped bail\t失联\n", encoding="utf-8")
+    cfg = TrainConfig.model_validate({"data": {"path": str(small_corpus)}, "text": {"shorthand_tables": [str(table)]}})
+    labels = load_labels()
+    model = fit_model(cfg, load_labelled(cfg, labels), labels, 0.3, {})
+    model.save(tmp_path / "bundle")
+    loaded = TypingModel.load(tmp_path / "bundle")
+    assert loaded.meta["shorthand"] == [["jumped bail", "失联"]]
+    note = "cust jumped bail, family says no idea where"
+    assert np.allclose(loaded.predict_proba([note]), model.pipeline.predict_proba([note]), atol=1e-6)
+    assert np.allclose(loaded.predict_proba([note]), loaded.predict_proba(["cust 失联, family says no idea where"]))

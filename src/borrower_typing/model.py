@@ -17,7 +17,7 @@ from scipy import sparse
 
 from .labels import NONE, TYPES, LabelSet, load_labels
 from .ngrams import display_feature
-from .registers import SYSTEM_DISPLAY, has_system_tokens, original_words, readable_count
+from .registers import SYSTEM_DISPLAY, has_system_tokens, original_words, readable_count, table_with
 from .scorer import SCORER_FILE, LinearScorer, NotCompilable
 from .text import PLACEHOLDERS, normalize, texts_of
 
@@ -107,6 +107,12 @@ class TypingModel:
         self.threshold = float(threshold)
         self.min_cjk_chars = int(min_cjk_chars)
         self.meta = dict(meta or {})
+        # Users' shorthand entries (text.shorthand_tables) travel in meta.json, so every engine reads notes alike.
+        first_step = pipeline.steps[0][1] if hasattr(pipeline, "steps") else None
+        if "shorthand" not in self.meta and getattr(first_step, "shorthand", ()):
+            self.meta["shorthand"] = [list(e) for e in first_step.shorthand]
+        shorthand = tuple(tuple(e) for e in self.meta.get("shorthand") or ())
+        self._table = table_with(shorthand) if shorthand else None
         self.classes_ = [str(c) for c in (scorer.classes if scorer else pipeline.classes_)]
         unknown = set(self.classes_) - set(TYPES) - {NONE}
         if unknown:
@@ -146,7 +152,7 @@ class TypingModel:
         return self.pipeline[-1].predict_proba(X)
 
     def transform(self, texts: Iterable[object]) -> sparse.csr_matrix:
-        return self.features([normalize(t) for t in texts_of(texts)])
+        return self.features([normalize(t, self._table) for t in texts_of(texts)])
 
     def predict_proba(self, texts: Iterable[object]) -> np.ndarray:
         """Class probabilities, columns in ``self.classes_`` order."""
@@ -160,7 +166,7 @@ class TypingModel:
         another date, amount or masked name; 关机 and 无人接听 a thousand times) are scored once.
         """
         raw = texts_of(texts)
-        notes = [normalize(n) for n in raw]
+        notes = [normalize(n, self._table) for n in raw]
         first: dict[str, int] = {}
         position = [first.setdefault(n, len(first)) for n in notes]
         if len(first) == len(notes):
@@ -169,7 +175,7 @@ class TypingModel:
             unique = self._predict_unique(list(first), evidence, strategy)
             preds = [unique[p] for p in position]
         # Evidence in the collector's own words (a mapped PTP shown as PTP, Traditional as written).
-        return [as_written(p, r) for p, r in zip(preds, raw, strict=True)] if evidence else preds
+        return [as_written(p, r, self._table) for p, r in zip(preds, raw, strict=True)] if evidence else preds
 
     def _predict_unique(self, notes: list[str], evidence: int, strategy: bool) -> list[Prediction]:
         """Predictions for distinct, already normalised notes."""
@@ -376,11 +382,11 @@ def _labels_yaml(labels: LabelSet) -> str:
     return yaml.safe_dump(labels.model_dump(mode="json"), allow_unicode=True, sort_keys=False)
 
 
-def as_written(pred: Prediction, original: object) -> Prediction:
+def as_written(pred: Prediction, original: object, table: Any = None) -> Prediction:
     """``pred`` with its evidence pieces as they appear in the original note (unchanged when they all do)."""
     if not pred.evidence or not isinstance(original, str) or all(p in original for p in pred.evidence):
         return pred
-    shown = original_words(pred.evidence, original)
+    shown = original_words(pred.evidence, original, table)
     return pred if shown == pred.evidence else replace(pred, evidence=shown)
 
 

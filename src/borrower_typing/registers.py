@@ -141,6 +141,20 @@ def load_table(extra: tuple[str, ...] = ()) -> ShorthandTable:
     return ShorthandTable(tuple(merged.values()))
 
 
+def user_entries(paths: Iterable[str | Path]) -> tuple[tuple[str, str], ...]:
+    """The entries of users' shorthand tables, in order (they travel with a trained model)."""
+    return tuple(entry for path in paths for entry in read_table(path))
+
+
+@lru_cache(maxsize=8)
+def table_with(extra: tuple[tuple[str, str], ...] = ()) -> ShorthandTable:
+    """The shipped table with ``extra`` entries added (theirs win on a shared term)."""
+    if not extra:
+        return load_table()
+    merged = {_key(term): (term, repl) for term, repl in (*load_table().entries, *extra)}
+    return ShorthandTable(merged.values())
+
+
 @lru_cache(maxsize=1)
 def _t2s() -> Callable[[str], str]:
     import opencc  # loaded on first use: no import-time cost for code that never converts

@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from .registers import to_common
+from .registers import ShorthandTable, load_table, to_common
 
 # Placeholders are ASCII words so both tokenisers keep them whole, and upper case so no note collides with them.
 PHONE, IDNO, CARD, NAME, AMOUNT, DATE, TIME = "PHONE", "IDNO", "CARDNO", "NAME", "AMT", "DATE", "TIME"
@@ -170,20 +170,22 @@ class Memo(dict):
         return value
 
 
-def normalize(text: object) -> str:
+def normalize(text: object, table: ShorthandTable | None = None) -> str:
     """What the model reads: masked text with amounts, dates and times as typed placeholders.
 
     The same as ``normalize_sentence`` on the whole note (a test holds them equal on every corpus note).
+    ``table``: a shorthand table other than the shipped one (``registers.table_with``).
     """
+    memo = _SENTENCES if table is None or table is load_table() else _memo_for(table)
     parts = _SENTENCE_RE.split(as_text(text))
-    parts[::2] = [_SENTENCES[p] for p in parts[::2]]
+    parts[::2] = [memo[p] for p in parts[::2]]
     parts[1::2] = [_SENTENCE_MARK[p] for p in parts[1::2]]
     return "".join(parts)
 
 
-def normalize_sentence(text: object) -> str:
+def normalize_sentence(text: object, table: ShorthandTable | None = None) -> str:
     """``normalize`` without the sentence split: registers mapped, masking, then the typed placeholders."""
-    text = mask_pii(to_common(clean(as_text(text))))
+    text = mask_pii(to_common(clean(as_text(text)), table))
     if "*" in text:
         text = _NAME_RE.sub(f" {NAME} ", text)
     if _DIGIT_RE.search(text):
@@ -194,6 +196,15 @@ def normalize_sentence(text: object) -> str:
 
 
 _SENTENCES = Memo(normalize_sentence)
+# One memo per user table (tables are cached in registers, so the same table object comes back each time).
+_TABLE_MEMOS: weakref.WeakKeyDictionary[ShorthandTable, Memo] = weakref.WeakKeyDictionary()
+
+
+def _memo_for(table: ShorthandTable) -> Memo:
+    memo = _TABLE_MEMOS.get(table)
+    if memo is None:
+        memo = _TABLE_MEMOS[table] = Memo(lambda sentence: normalize_sentence(sentence, table))
+    return memo
 
 
 def texts_of(X: object, column: str = "text") -> list[object]:
