@@ -59,6 +59,7 @@ _SYSTEM_RULES = [
 _SYSTEM_RE = re.compile("|".join(f"({p})" for p, _ in _SYSTEM_RULES), re.IGNORECASE)
 _SYSTEM_TOKEN_OF = [token for _, token in _SYSTEM_RULES]
 _SYSTEM_HINT = re.compile(r"系统|系統|通话|对方|拨打|短信|\[|【|duration|sms", re.IGNORECASE)
+_UPPER_RE = re.compile(r"[A-Z]")
 _LATIN_RE = re.compile("|".join(PROTECTED) + r"|[A-Za-z]+")
 # Characters OpenCC's t2s turns into rarer forms than mainland notes use (嗰 into 𠮶): put back after converting.
 _AFTER_T2S = str.maketrans({"𠮶": "嗰"})
@@ -183,7 +184,7 @@ def reduce_system_lines(text: str) -> str:
 
 def fold_case(text: str) -> str:
     """Latin words in lower case, placeholders and system tokens kept as they are."""
-    if not any(c.isupper() for c in text):
+    if not _UPPER_RE.search(text):  # a regex scan in C: a Python loop over characters cost 80 µs a note
         return text
     return _LATIN_RE.sub(lambda m: m.group() if m.group() in PROTECTED else m.group().lower(), text)
 
