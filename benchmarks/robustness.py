@@ -76,7 +76,10 @@ def render(section: dict, before: dict | None = None) -> list[str]:
         f"{section['register_notes_in_training']} mixed-register notes always in training. Perturbations: "
         "`traditional` (OpenCC s2hk/s2tw), `shorthand` (English collection wording), `system_lines` (1–4 dialer/SMS "
         "lines), `asr` (homophones, half the punctuation dropped), `no_punct` (all punctuation stripped); tables "
-        "in `src/borrower_typing/resources/perturbations.yaml`. Target: no perturbation costs more than 0.02.",
+        "in `src/borrower_typing/resources/perturbations.yaml`. Target: no perturbation costs more than 0.02."
+        + (
+            f" This section was run on its own ({section['date']}, `--only robustness`)." if section.get("date") else ""
+        ),
         "",
         format_table({m["name"]: m["macro_f1"] for m in section["models"].values()}),
     ]

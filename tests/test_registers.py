@@ -187,3 +187,13 @@ def test_user_table_travels_with_the_model(tmp_path, small_corpus):
     note = "cust jumped bail, family says no idea where"
     assert np.allclose(loaded.predict_proba([note]), model.pipeline.predict_proba([note]), atol=1e-6)
     assert np.allclose(loaded.predict_proba([note]), loaded.predict_proba(["cust 失联, family says no idea where"]))
+
+
+@pytest.mark.parametrize("standard", ["s2t", "s2hk", "s2tw"])
+def test_every_corpus_note_in_traditional_reads_as_itself(corpus, standard):
+    import opencc
+
+    convert = opencc.OpenCC(standard).convert
+    clean = corpus[corpus["style"] != "register"]["text"]
+    differ = [t for t in clean if normalize(convert(t)) != normalize(t)]
+    assert not differ, differ[:3]

@@ -61,8 +61,9 @@ _SYSTEM_TOKEN_OF = [token for _, token in _SYSTEM_RULES]
 _SYSTEM_HINT = re.compile(r"系统|系統|通话|对方|拨打|短信|\[|【|duration|sms", re.IGNORECASE)
 _UPPER_RE = re.compile(r"[A-Z]")
 _LATIN_RE = re.compile("|".join(PROTECTED) + r"|[A-Za-z]+")
-# Characters OpenCC's t2s turns into rarer forms than mainland notes use (嗰 into 𠮶): put back after converting.
-_AFTER_T2S = str.maketrans({"𠮶": "嗰"})
+# Characters t2s leaves in (or turns into) forms mainland notes do not use: 嗰 into 𠮶, and HK/TW variants it
+# keeps (揹 背, 枱 台, 衞 卫). Found by converting every corpus note to Traditional and back.
+_AFTER_T2S = str.maketrans({"𠮶": "嗰", "揹": "背", "枱": "台", "衞": "卫"})
 # t2s keeps 著 (著名), but in HK/TW notes it is nearly always the particle 着 (哭著說, 拖著): mainland spelling
 # except in the few words where 著 is the Simplified form too.
 _ZHE_RE = re.compile(r"(?<![显卓土原名巨])著(?![名作称述者录])")
