@@ -86,7 +86,8 @@ def render(section: dict, before: dict | None = None) -> list[str]:
     if before:
         lines += [
             "",
-            f"Before (the code and corpus this work started from, run {before.get('date', '?')}):",
+            f"Before (the code and corpus these changes started from, {before['register_notes_in_training']} "
+            f"mixed-register notes in training; run {before.get('date', '?')}):",
             "",
             format_table({m["name"]: m["macro_f1"] for m in before["models"].values()}),
         ]
