@@ -197,3 +197,20 @@ def test_every_corpus_note_in_traditional_reads_as_itself(corpus, standard):
     clean = corpus[corpus["style"] != "register"]["text"]
     differ = [t for t in clean if normalize(convert(t)) != normalize(t)]
     assert not differ, differ[:3]
+
+
+def test_shipped_traditional_list_matches_installed_opencc():
+    shipped = (registers.default_table_path().parent / "traditional_chars.txt").read_text(encoding="utf-8").strip()
+    assert shipped == registers.traditional_chars()
+
+
+def test_simplified_notes_never_load_opencc():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from borrower_typing.text import normalize; normalize('客户称下周还款'); "
+        "print('opencc' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

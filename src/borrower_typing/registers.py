@@ -67,6 +67,10 @@ _AFTER_T2S = str.maketrans({"𠮶": "嗰", "揹": "背", "枱": "台", "衞": "�
 # t2s keeps 著 (著名), but in HK/TW notes it is nearly always the particle 着 (哭著說, 拖著): mainland spelling
 # except in the few words where 著 is the Simplified form too.
 _ZHE_RE = re.compile(r"(?<![显卓土原名巨])著(?![名作称述者录])")
+_ZHE_AND_VARIANTS = "著𠮶揹枱衞"
+# Characters t2s changes only inside a phrase (回覆 to 回复, 憑藉 to 凭借, 深沈 to 深沉), read off OpenCC 1.4's
+# TSPhrases dictionary: converting characters one by one does not find them.
+_PHRASE_ONLY = "哩坏沈甦瞭藉衹覆"
 
 
 class ShorthandTable:
@@ -164,9 +168,26 @@ def _t2s() -> Callable[[str], str]:
     return opencc.OpenCC("t2s").convert
 
 
+def traditional_chars() -> str:
+    """The ideographs OpenCC's t2s changes, plus those fixed after it, found by converting every BMP ideograph.
+    ``resources/traditional_chars.txt`` holds this list (a test keeps the two equal)."""
+    chars = [chr(c) for c in (*range(0x3400, 0x4DC0), *range(0x4E00, 0xA000), *range(0xF900, 0xFB00))]
+    converted = _t2s()("\n".join(chars)).split("\n")
+    changed = {a for a, b in zip(chars, converted, strict=True) if a != b}
+    return "".join(sorted(changed | set(_ZHE_AND_VARIANTS) | set(_PHRASE_ONLY)))
+
+
+@lru_cache(maxsize=1)
+def _traditional_re() -> re.Pattern[str]:
+    # A note with none of these characters is left as it is: most notes skip the conversion (20 µs a note)
+    # and a process that never meets a Traditional character never loads OpenCC (60 ms at start).
+    ref = resources.files("borrower_typing") / "resources" / "traditional_chars.txt"
+    return re.compile("[" + ref.read_text(encoding="utf-8").strip() + "]")
+
+
 def to_simplified(text: str) -> str:
     """Traditional characters to Simplified (Simplified text passes unchanged; ASCII is not converted)."""
-    if text.isascii():
+    if text.isascii() or not _traditional_re().search(text):
         return text
     text = _t2s()(text).translate(_AFTER_T2S)
     return _ZHE_RE.sub("着", text) if "著" in text else text

@@ -104,7 +104,11 @@ def mask_pii(text: object) -> str:
 
     Safe to log: this is the only form of a note that leaves the process (MLflow, reports, label audit).
     """
-    text = clean(as_text(text))
+    return _mask(clean(as_text(text)))
+
+
+def _mask(text: str) -> str:
+    """``mask_pii`` of an already cleaned note."""
     if not _DIGIT_RE.search(text):  # every pattern below needs a digit
         return text
     text = _ID_RE.sub(IDNO, text)
@@ -185,7 +189,9 @@ def normalize(text: object, table: ShorthandTable | None = None) -> str:
 
 def normalize_sentence(text: object, table: ShorthandTable | None = None) -> str:
     """``normalize`` without the sentence split: registers mapped, masking, then the typed placeholders."""
-    text = mask_pii(to_common(clean(as_text(text)), table))
+    # Cleaned once: the register mapping keeps a cleaned note clean (it only adds single spaces), so the
+    # masking step need not clean it again.
+    text = _mask(to_common(clean(as_text(text)), table))
     if "*" in text:
         text = _NAME_RE.sub(f" {NAME} ", text)
     if _DIGIT_RE.search(text):
