@@ -312,7 +312,7 @@ def latency(model_dir: Path, requests: int) -> dict:
             [
                 py,
                 "-c",
-                "import sklearn; from borrower_typing.tokenize import make_tokenizer; make_tokenizer().warm_up()",
+                "import sklearn; from borrower_typing.tokenize import make_tokenizer; make_tokenizer()('预热')",
             ],
             5,
         ),
@@ -570,8 +570,9 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         from borrower_typing.config import load_train_config
         from borrower_typing.labels import load_labels
-        from borrower_typing.tracking import save_model
         from borrower_typing.train import fit_model, load_labelled
+
+        from .engines import save_model
 
         config = load_train_config(ROOT / "configs" / "train.yaml")
         model = fit_model(config, load_labelled(config, load_labels()), load_labels(), 0.3, {"bench": True})
@@ -640,7 +641,7 @@ def only_robustness(args: argparse.Namespace) -> dict:
 
 def spark_row(export: Path, model_dir: Path) -> dict:
     try:
-        from borrower_typing.spark import benchmark_spark
+        from .engines import benchmark_spark
     except ImportError as exc:
         return {"skipped": f"spark engine not available: {exc}"}
     log("spark local[2]")

@@ -132,3 +132,39 @@ def test_evaluate_on_labelled_file(model_dir, small_corpus, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "macro-F1" in result.output and (tmp_path / "r" / "confusion_matrix.png").exists()
+
+
+def test_missing_config_file_is_an_error_naming_it(model_dir, tmp_path):
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"催记内容": ["客户称明天还"]}).to_csv(src, index=False)
+    missing = tmp_path / "nope.yaml"
+    score = ["score", str(src), "-o", str(tmp_path / "o.csv"), "--model", str(model_dir), "-c", str(missing)]
+    for args in (score, ["train", "--config", str(missing), "--no-tracking"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "nope.yaml" in result.output, result.output
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_score_config_is_read_and_passed_down(model_dir, tmp_path):
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"memo": ["客户称明天还"], "other": ["x"]}).to_csv(src, index=False)
+    cfg = tmp_path / "score.yaml"
+    cfg.write_text("score:\n  text_column: memo\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    result = runner.invoke(app, ["score", str(src), "-o", str(out), "--model", str(model_dir), "-c", str(cfg), "-q"])
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(out, encoding="utf-8-sig")["type"].notna().all()
+    cfg.write_text("score:\n  jobs: 0\n", encoding="utf-8")
+    bad = runner.invoke(app, ["score", str(src), "-o", str(out), "--model", str(model_dir), "-c", str(cfg)])
+    assert bad.exit_code == 2 and "jobs" in bad.output and "Traceback" not in bad.output
+
+
+def test_bad_labels_file_is_one_line_not_a_traceback(tmp_path):
+    labels = tmp_path / "labels.yaml"
+    labels.write_text("types: [\n", encoding="utf-8")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"labels_path: {labels}\n", encoding="utf-8")
+    result = runner.invoke(app, ["train", "--config", str(cfg), "--no-tracking"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "labels.yaml" in lines[0] and "Traceback" not in result.output

@@ -1,23 +1,14 @@
-"""Scoring whole exports: streamed in chunks, optionally across worker processes, rows in = rows out.
+"""Scoring whole exports locally: streamed in chunks, optionally across worker processes, rows in = rows out.
 
-Per-case aggregation (``case_column``) combines all of a case's notes into one type, because some types
-(repeated broken promises, evasion) only show across contacts. The rule, also in the README:
-
-    For note i of a case (in file order, or by ``time_column``), with type probabilities p_i (the nine
-    types renormalised without ``none``) and p_i(none) the chance that it says nothing about the borrower,
-        w_i = (1 - p_i(none)) * decay ** (number of later notes in the case)
-    (w_i = 0 for notes sent to review as empty, not Chinese or too short), and
-        score(c) = sum_i w_i * log p_i(c);   case distribution = softmax(score).
-    The case type is the argmax, its confidence the softmax value. A case none of whose notes has a basis
-    of its own (1 - p_i(none) >= 0.5) goes to review as "no_basis": many unanswered calls do not add up to
-    a type. So does a case whose confidence is below the model's review threshold.
+The output columns, text-column choice, required columns, clash rule and overwrite refusal come from
+``schema``; the per-case rule from ``cases``. This module reads, scores, writes and counts.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -26,11 +17,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .bundle import fetched_bundle, find_bundle, is_model_uri
+from .cases import CaseAggregator
+from .config import ScoreConfig
 from .data import TEXT_FORMATS, DataError, TableWriter, encode_rows, iter_table
-from .labels import NONE
-from .model import TypingModel, format_alternatives, predictions_frame
+from .model import TypingModel
+from .schema import (
+    cases_output_path,
+    check_columns,
+    check_overwrite,
+    join_output,
+    kept_columns,
+    pick_text_column,
+    predictions_frame,
+    required_columns,
+)
 
-FLAG_NO_WEIGHT = {"empty", "not_chinese", "too_short"}
+__all__ = ["CaseAggregator", "ScoreSummary", "cases_output_path", "pick_text_column", "run_score", "score_file"]
 
 
 @dataclass
@@ -51,17 +54,6 @@ class ScoreSummary:
     @property
     def review_share(self) -> float:
         return sum(self.review_counts.values()) / self.rows if self.rows else 0.0
-
-
-def pick_text_column(columns: list[str], wanted: str | None, fallbacks: list[str], path: Path) -> str:
-    if wanted:
-        if wanted not in columns:
-            raise DataError(f"{path}: no text column {wanted!r}; columns are {columns}")
-        return wanted
-    for name in fallbacks:
-        if name in columns:
-            return name
-    raise DataError(f"{path}: none of the text columns {fallbacks} found; columns are {columns}; pass --text-column")
 
 
 @lru_cache(maxsize=2)
@@ -110,11 +102,7 @@ def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
     table need."""
     model = _worker_model(job.model_path)
     preds = model.predict(chunk[job.text_column].tolist(), strategy=job.strategy)
-    result = predictions_frame(preds, strategy=job.strategy)
-    result.index = chunk.index
-    kept = chunk if job.keep is None else chunk[job.keep]
-    clash = [c for c in result.columns if c in kept.columns]
-    out = pd.concat([kept.rename(columns={c: f"{c}_input" for c in clash}), result], axis=1)
+    out = join_output(chunk if job.keep is None else chunk[job.keep], predictions_frame(preds, strategy=job.strategy))
     if len(out) != len(chunk):  # the promise this module makes; never trade it for speed
         raise RuntimeError(f"rows {chunk.index[0]}–{chunk.index[-1]}: {len(chunk)} in, {len(out)} out")
     scored = ScoredChunk(
@@ -152,9 +140,8 @@ def score_file(
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> ScoreSummary:
-    """Score ``input_path`` into ``output_path`` (format from the extension); see the module docstring."""
-    from .model import find_bundle
-
+    """Score ``input_path`` (a local model folder) into ``output_path`` (format from the extension); with
+    ``case_column`` also ``OUTPUT.cases.<ext>`` by the rule in ``cases``."""
     input_path, output_path = Path(input_path), Path(output_path)
     model_dir = str(find_bundle(model_path))
     model = _worker_model(model_dir)
@@ -163,20 +150,11 @@ def score_file(
         raise DataError(f"{input_path}: no rows to score")
     columns = list(head.columns)
     text_column = pick_text_column(columns, text_column, text_fallbacks or ["text"], input_path)
-    needed = [
-        text_column,
-        *(id_columns or []),
-        *([case_column] if case_column else []),
-        *([time_column] if time_column else []),
-    ]
-    missing = [c for c in needed if c not in columns]
-    if missing:
-        raise DataError(f"{input_path}: no column {', '.join(map(repr, missing))}; columns are {columns}")
-    keep = None if id_columns is None else list(dict.fromkeys(id_columns))
+    needed = required_columns(text_column, id_columns, case_column, time_column)
+    check_columns(columns, needed, input_path)
+    keep = kept_columns(id_columns)
     cases_path = cases_output_path(output_path) if case_column else None
-    for target in (output_path, cases_path):
-        if target is not None and target.exists() and not overwrite:
-            raise DataError(f"{target}: already exists; pass --overwrite to replace it")
+    check_overwrite((output_path, cases_path), overwrite)
 
     summary = ScoreSummary(input_path, output_path)
     agg = CaseAggregator(model.classes_, recency_decay) if case_column else None
@@ -197,13 +175,9 @@ def score_file(
             if progress:
                 progress(scored.rows)
     if agg is not None:
-        table = agg.result(model)
+        table = agg.result(model).rename(columns={"case": case_column})
         with TableWriter(cases_path, encoding=output_encoding, overwrite=overwrite) as cw:
-            cw.write(
-                table.rename(columns={"case": case_column})
-                if strategy
-                else table.drop(columns=["strategy"]).rename(columns={"case": case_column})
-            )
+            cw.write(table if strategy else table.drop(columns=["strategy"]))
         summary.cases_output, summary.cases = cases_path, len(table)
     summary.seconds = time.perf_counter() - start
     return summary
@@ -216,80 +190,11 @@ def _scored(job: ChunkJob, chunks: Iterator[pd.DataFrame], jobs: int) -> Iterato
         for chunk in chunks:
             yield score_chunk(job, chunk)
         return
-    from joblib import Parallel, delayed
+    from joblib import Parallel, delayed  # worker processes: only when asked for
 
     yield from Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs")(
         delayed(score_chunk)(job, chunk) for chunk in chunks
     )
-
-
-def cases_output_path(output_path: Path) -> Path:
-    return output_path.with_name(f"{output_path.stem}.cases{output_path.suffix}")
-
-
-class CaseAggregator:
-    """Accumulates per-note probabilities by case and combines them by the rule in the module docstring."""
-
-    def __init__(self, classes: list[str], decay: float = 0.8):
-        self.classes = list(classes)
-        self.none_idx = self.classes.index(NONE) if NONE in self.classes else None
-        self.type_idx = [i for i, c in enumerate(self.classes) if c != NONE]
-        self.decay = decay
-        self._notes: dict[str, list[tuple[object, int, np.ndarray, float]]] = defaultdict(list)
-        self._seq = 0
-
-    def add(
-        self, case_ids: list[object], proba: np.ndarray, reasons: list[str], times: list[object] | None = None
-    ) -> None:
-        p_none = proba[:, self.none_idx] if self.none_idx is not None else np.zeros(len(proba))
-        types = proba[:, self.type_idx].astype(np.float64)
-        types = types / np.clip(types.sum(axis=1, keepdims=True), 1e-12, None)
-        logp = np.log(np.clip(types, 1e-9, 1.0)).astype(np.float32)
-        for k, case in enumerate(case_ids):
-            basis = 0.0 if reasons[k] in FLAG_NO_WEIGHT else float(1.0 - p_none[k])
-            key = "" if case is None else str(case)
-            order = "" if times is None or times[k] is None else str(times[k])
-            self._notes[key].append((order, self._seq, logp[k], basis))
-            self._seq += 1
-
-    def result(self, model: TypingModel) -> pd.DataFrame:
-        rows = []
-        type_names = [self.classes[i] for i in self.type_idx]
-        for case, notes in self._notes.items():
-            notes.sort(key=lambda n: (n[0], n[1]))
-            n = len(notes)
-            weights = np.array([basis * self.decay ** (n - 1 - i) for i, (_, _, _, basis) in enumerate(notes)])
-            logps = np.stack([lp for _, _, lp, _ in notes]).astype(np.float64)
-            score = weights @ logps
-            dist = np.exp(score - score.max())
-            dist /= dist.sum()
-            order = np.argsort(-dist)
-            top = type_names[order[0]]
-            conf = float(dist[order[0]])
-            with_basis = int(sum(1 for *_, b in notes if b >= 0.5))
-            if with_basis == 0:
-                reason = "no_basis"
-            elif conf < model.threshold:
-                reason = "low_confidence"
-            else:
-                reason = ""
-            rows.append(
-                {
-                    "case": case,
-                    "notes": n,
-                    "notes_with_basis": with_basis,
-                    "type": top,
-                    "type_zh": model.labels.name_zh(top),
-                    "confidence": round(conf, 4),
-                    "needs_review": bool(reason),
-                    "review_reason": reason,
-                    "alternatives": format_alternatives(
-                        [{"type": type_names[j], "probability": float(dist[j])} for j in order[1:3]]
-                    ),
-                    "strategy": model.labels.strategy_text(top),
-                }
-            )
-        return pd.DataFrame(rows)
 
 
 def stderr_is_terminal() -> bool:
@@ -300,7 +205,7 @@ def run_score(
     input_path: str | Path,
     output_path: str | Path,
     model: str | None = None,
-    config_path: str | Path | None = None,
+    config: ScoreConfig | None = None,
     text_column: str | None = None,
     id_columns: list[str] | None = None,
     case_column: str | None = None,
@@ -312,18 +217,14 @@ def run_score(
     strategy: bool = True,
     overwrite: bool = False,
     quiet: bool = False,
+    tracking_uri: str | None = None,
 ) -> ScoreSummary:
-    """``score_file`` with defaults from the scoring config, a model resolved from a path or URI, and a
-    progress bar on a terminal."""
-    from .config import load_score_config
-    from .predict import resolve_model_path
-
-    cfg = load_score_config(config_path if config_path and Path(config_path).exists() else None)
-    model_dir = resolve_model_path(model)
-    fallbacks = [cfg.text_column, *cfg.text_column_fallbacks]
+    """``score_file`` with defaults from the scoring config, a model from a path or URI (a registry model's
+    download is removed afterwards), and a progress bar on a terminal."""
+    cfg = config or ScoreConfig()
     kwargs = dict(
         text_column=text_column,
-        text_fallbacks=fallbacks,
+        text_fallbacks=[cfg.text_column, *cfg.text_column_fallbacks],
         id_columns=id_columns,
         jobs=jobs or cfg.jobs,
         chunk_size=chunk_size or cfg.chunk_size,
@@ -335,9 +236,18 @@ def run_score(
         recency_decay=cfg.recency_decay,
         overwrite=overwrite,
     )
-    if quiet or not stderr_is_terminal():
-        return score_file(model_dir, input_path, output_path, **kwargs)
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    with fetched_bundle(model, tracking_uri) as model_dir:
+        try:
+            if quiet or not stderr_is_terminal():
+                return score_file(model_dir, input_path, output_path, **kwargs)
+            return _with_progress_bar(model_dir, input_path, output_path, kwargs)
+        finally:
+            if is_model_uri(str(model or "")):
+                _worker_model.cache_clear()  # its folder is a download about to be removed
+
+
+def _with_progress_bar(model_dir: Path, input_path: str | Path, output_path: str | Path, kwargs: dict) -> ScoreSummary:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # a terminal only
 
     with Progress(
         TextColumn("scoring"),

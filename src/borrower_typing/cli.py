@@ -1,7 +1,8 @@
-"""Command line: each command parses its options and calls one library function.
+"""Command line: each command parses its options, validates its config into an object, resolves the MLflow
+tracking URI once, and calls one library function with them.
 
-Heavy modules (scikit-learn, MLflow) are imported inside commands, so ``predict`` on one note pays only
-for what it uses.
+Library modules are imported inside commands: ``predict`` on one note must not pay for pandas, scikit-learn
+or MLflow, which the scoring and training modules import at their top.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from typing import Annotated, Literal
 
 import typer
 
+from .config import ConfigError, load_score_config, load_train_config, resolve_tracking_uri
+from .errors import DataError
+from .labels import LabelsError, UnknownLabelError, load_labels
+
 app = typer.Typer(
     help="Type Chinese loan-collection notes: borrower type, confidence, evidence and handling strategy.",
     no_args_is_help=True,
@@ -22,7 +27,11 @@ app = typer.Typer(
 data_app = typer.Typer(help="Check labelled data before training.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
-ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Training config (YAML).")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Training config (YAML). Default: configs/train.yaml if present.")
+]
+DEFAULT_TRAIN_CONFIG = Path("configs/train.yaml")
+DEFAULT_SCORE_CONFIG = Path("configs/score.yaml")
 ModelOpt = Annotated[
     str | None,
     typer.Option(
@@ -41,16 +50,24 @@ def _fail(message: str, code: int = 2) -> None:
 
 def _errors():
     """Known user errors end with one clear line and exit code 2, not a traceback."""
-    from .config import ConfigError
-    from .data import DataError
-    from .labels import UnknownLabelError
+    return (ConfigError, DataError, LabelsError, UnknownLabelError, FileNotFoundError, KeyError)
 
-    return (ConfigError, DataError, UnknownLabelError, FileNotFoundError, KeyError)
+
+def _config_path(given: Path | None, default: Path) -> Path | None:
+    """The config file to read: the one given (which must exist: loading names it if not), else the default
+    one if present, else None (the built-in defaults)."""
+    if given is not None:
+        return given
+    return default if default.exists() else None
+
+
+def _tracking_uri(configured: str | None = None) -> str:
+    return resolve_tracking_uri(configured)
 
 
 @app.command()
 def train(
-    config: ConfigOpt = Path("configs/train.yaml"),
+    config: ConfigOpt = None,
     data: Annotated[Path | None, typer.Option(help="Labelled CSV/GB18030 CSV/xlsx/Parquet/JSONL file.")] = None,
     text_column: Annotated[str | None, typer.Option(help="Column with the note text.")] = None,
     label_column: Annotated[str | None, typer.Option(help="Column with labels (slugs or Chinese names).")] = None,
@@ -61,7 +78,6 @@ def train(
     no_tracking: Annotated[bool, typer.Option("--no-tracking", help="Skip MLflow (nothing registered).")] = False,
 ) -> None:
     """Train, evaluate (CV and leave-one-group-out), log to MLflow, register, promote, export."""
-    from .config import load_train_config
     from .train import train as run_train
 
     given = {
@@ -73,7 +89,7 @@ def train(
     if group_column is not None:  # "" means: no group, cross-validation only
         overrides["data.group_column"] = group_column or None
     try:
-        cfg = load_train_config(config if config.exists() or config != Path("configs/train.yaml") else None, overrides)
+        cfg = load_train_config(_config_path(config, DEFAULT_TRAIN_CONFIG), overrides)
         result = run_train(
             cfg,
             search=search,
@@ -81,6 +97,7 @@ def train(
             reports_dir=reports,
             track=not no_tracking,
             progress=typer.echo,
+            tracking_uri=_tracking_uri(cfg.tracking.tracking_uri),
         )
     except _errors() as exc:
         _fail(str(exc))
@@ -103,7 +120,7 @@ def evaluate(
 
     if perturb:
         try:
-            scores = evaluate_registers_on_file(model, data, text_column, label_column)
+            scores = evaluate_registers_on_file(model, data, text_column, label_column, tracking_uri=_tracking_uri())
         except _errors() as exc:
             _fail(str(exc))
         for name, value in scores.items():
@@ -111,7 +128,7 @@ def evaluate(
         return
 
     try:
-        out = evaluate_model_on_file(model, data, text_column, label_column, reports)
+        out = evaluate_model_on_file(model, data, text_column, label_column, reports, tracking_uri=_tracking_uri())
     except _errors() as exc:
         _fail(str(exc))
     typer.echo(
@@ -133,7 +150,7 @@ def predict(
 
     notes = [note] if note != "-" else _stdin_notes()
     try:
-        typing_model = load_model(model)
+        typing_model = load_model(model, _tracking_uri())
     except _errors() as exc:
         _fail(str(exc))
     preds = typing_model.predict(notes, evidence=evidence)
@@ -157,9 +174,10 @@ def score(
     input: Annotated[str, typer.Argument(help="Export to score: .csv (UTF-8/GB18030), .xlsx, .parquet, .jsonl.")],
     output: Annotated[str, typer.Option("--output", "-o", help="Output file; format from its extension.")],
     model: ModelOpt = None,
-    config: Annotated[Path, typer.Option("--config", "-c", help="Scoring defaults (YAML, 'score' section).")] = Path(
-        "configs/score.yaml"
-    ),
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Scoring defaults (YAML, 'score' section). Default: configs/score.yaml."),
+    ] = None,
     text_column: Annotated[str | None, typer.Option(help="Column with the notes (default from config).")] = None,
     id_columns: Annotated[
         str | None, typer.Option(help="Comma-separated input columns to keep (default: all).")
@@ -178,17 +196,20 @@ def score(
     partitions: Annotated[int | None, typer.Option(help="Spark: tasks scoring in parallel.")] = None,
 ) -> None:
     """Score a whole export; every input row comes out, in order, with its prediction."""
-    from .batch import run_score
-
     ids = [c.strip() for c in id_columns.split(",")] if id_columns else None
     common = dict(model=model, text_column=text_column, id_columns=ids, case_column=case_column, encoding=encoding)
-    common |= dict(time_column=time_column, strategy=not no_strategy, overwrite=overwrite, config_path=config)
+    common |= dict(time_column=time_column, strategy=not no_strategy, overwrite=overwrite)
     try:
+        common |= dict(
+            config=load_score_config(_config_path(config, DEFAULT_SCORE_CONFIG)), tracking_uri=_tracking_uri()
+        )
         if engine == "spark":
             from .spark import run_score_spark
 
             summary = run_score_spark(input, output, spark_master=spark_master, partitions=partitions, **common)
         else:
+            from .batch import run_score
+
             summary = run_score(
                 input, output, jobs=jobs, chunk_size=chunk_size, output_encoding=output_encoding, quiet=quiet, **common
             )
@@ -211,14 +232,14 @@ def data_validate(
 ) -> None:
     """Check schema, labels, empty texts, duplicates, near duplicates and type names inside notes."""
     from .data import read_table
-    from .labels import load_labels
     from .validate import validate_frame
 
     try:
         df = read_table(path, encoding=encoding)
+        labels = load_labels()
     except _errors() as exc:
         _fail(str(exc))
-    report = validate_frame(df, load_labels(), text_column, label_column, (group_column,))
+    report = validate_frame(df, labels, text_column, label_column, (group_column,))
     if report.counts is not None:
         typer.echo(report.counts.to_string())
     for issue in report.issues[:max_issues]:

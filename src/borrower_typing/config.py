@@ -1,15 +1,24 @@
 """Typed configuration: YAML files under ``configs/`` validated at the edge into pydantic objects.
 
-Everything below the CLI takes these objects as arguments; nothing reads a config file on its own.
+The CLI reads and validates the train and score configs and passes the objects down; below it nothing reads
+a config file on its own. The MLflow tracking URI is resolved here, once per command.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+
+
+def resolve_tracking_uri(configured: str | None = None) -> str:
+    """``configured``, else ``$MLFLOW_TRACKING_URI``, else a SQLite file in the working directory."""
+    return configured or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
 class ConfigError(ValueError):
@@ -181,6 +190,7 @@ def load_train_config(path: str | Path | None = None, overrides: dict[str, Any] 
 
 
 def load_score_config(path: str | Path | None = None) -> ScoreConfig:
+    """Read and validate the ``score`` section of a config file (None: the defaults)."""
     raw = load_yaml(path).get("score", {}) if path else {}
     return _validate(ScoreConfig, raw, str(path or "defaults"))
 

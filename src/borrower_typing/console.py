@@ -5,14 +5,13 @@ from __future__ import annotations
 import sys
 
 from .model import Prediction
+from .text import mask_pii
 
 
 def render_prediction(note: str, pred: Prediction) -> None:
     from rich.console import Console
     from rich.panel import Panel
     from rich.text import Text
-
-    from .text import mask_pii
 
     console = Console(highlight=False)
     head = Text()

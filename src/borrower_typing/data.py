@@ -14,6 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from .errors import DataError
+
+__all__ = ["DataError"]  # re-exported: callers import it from here
+
 FORMATS = {
     ".csv": "csv",
     ".txt": "csv",
@@ -25,10 +29,6 @@ FORMATS = {
 FORMATS[".pq"] = "parquet"
 FORMATS[".ndjson"] = "jsonl"
 ILLEGAL_XLSX_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-class DataError(ValueError):
-    """A file that cannot be used as given; the message names the file and the line, column or field."""
 
 
 def table_format(path: str | Path) -> str:

@@ -19,7 +19,9 @@ from sklearn.base import clone
 from sklearn.metrics import classification_report, confusion_matrix, f1_score
 from sklearn.model_selection import StratifiedKFold
 
+from .data import DataError, read_table
 from .labels import CLASSES, NONE
+from .predict import load_model
 from .text import mask_pii
 
 
@@ -243,15 +245,16 @@ def cjk_font() -> str | None:
 
 def plot_confusion(cm: pd.DataFrame, path: str | Path, names: dict[str, str] | None = None) -> Path:
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: no backend switched, no global figure kept
 
     font = cjk_font()
     ticks = [f"{names[c]}\n{c}" if (font and names and c in names) else c for c in cm.index]
-    fig, ax = plt.subplots(figsize=(9, 8))
-    if font:
-        plt.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
+    with matplotlib.rc_context({"font.sans-serif": [font, "DejaVu Sans"]} if font else {}):
+        return _draw_confusion(cm, ticks, path, Figure(figsize=(9, 8)))
+
+
+def _draw_confusion(cm: pd.DataFrame, ticks: list[str], path: str | Path, fig: Any) -> Path:
+    ax = fig.subplots()
     norm = cm.div(cm.sum(axis=1).replace(0, 1), axis=0)
     ax.imshow(norm.values, cmap="Blues", vmin=0, vmax=1)
     for i in range(len(cm)):
@@ -274,17 +277,14 @@ def plot_confusion(cm: pd.DataFrame, path: str | Path, names: dict[str, str] | N
     ax.set_title("Confusion matrix (out-of-fold)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return Path(path)
 
 
 def plot_reliability(table: pd.DataFrame, path: str | Path, ece: float) -> Path:
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: no backend switched, no global figure kept
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
     t = table.dropna()
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect")
     ax.plot(t["confidence"], t["accuracy"], "o-", label="model")
@@ -294,7 +294,6 @@ def plot_reliability(table: pd.DataFrame, path: str | Path, ece: float) -> Path:
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return Path(path)
 
 
@@ -331,13 +330,15 @@ def write_report(
 
 
 def evaluate_model_on_file(
-    model: str | Path | None, data: str | Path, text_column: str, label_column: str, out_dir: str | Path
+    model: str | Path | None,
+    data: str | Path,
+    text_column: str,
+    label_column: str,
+    out_dir: str | Path,
+    tracking_uri: str | None = None,
 ) -> dict[str, Any]:
     """Score a trained model on a labelled file and write the same report files as training."""
-    from .data import DataError, read_table
-    from .predict import load_model
-
-    typing_model = load_model(model)
+    typing_model = load_model(model, tracking_uri)
     df = read_table(data)
     missing = [c for c in (text_column, label_column) if c not in df.columns]
     if missing:
@@ -364,16 +365,19 @@ def evaluate_model_on_file(
 
 
 def evaluate_registers_on_file(
-    model: str | Path | None, data: str | Path, text_column: str, label_column: str, seed: int = 0
+    model: str | Path | None,
+    data: str | Path,
+    text_column: str,
+    label_column: str,
+    seed: int = 0,
+    tracking_uri: str | None = None,
 ) -> dict[str, float]:
     """Macro-F1 of a trained model on a labelled file, clean and under each register perturbation
     (``robustness.PERTURBATIONS``: Traditional characters, English shorthand, system lines, speech-to-text,
     no punctuation)."""
-    from .data import DataError, read_table
-    from .predict import load_model
     from .robustness import robustness_scores
 
-    typing_model = load_model(model)
+    typing_model = load_model(model, tracking_uri)
     df = read_table(data)
     missing = [c for c in (text_column, label_column) if c not in df.columns]
     if missing:

@@ -21,6 +21,7 @@ from sklearn.metrics import f1_score
 
 from .evaluate import cjk_font, macro_f1
 from .text import mask_pii, normalize
+from .validate import near_duplicates
 
 # --- words --------------------------------------------------------------------------------------------
 
@@ -175,8 +176,6 @@ def near_duplicate_pairs(df: pd.DataFrame, threshold: float = 0.8, text_column: 
 
     A pair across labels is a labelling question; a pair across the CV split inflates the CV score.
     """
-    from .validate import near_duplicates
-
     texts = df[text_column].fillna("").astype(str).tolist()
     pairs = near_duplicates(texts, threshold)
     others = [c for c in df.columns if c != text_column]
@@ -376,7 +375,11 @@ def worst_errors(
 
 def type_display_names(names: Mapping[str, str], warn: bool = True) -> dict[str, str]:
     """Axis labels for the types: ``"自信型\\nconfident"`` when a CJK font exists (set as matplotlib's font),
-    else the slugs, with a printed warning. Never a label the font cannot draw (boxes)."""
+    else the slugs, with a printed warning. Never a label the font cannot draw (boxes).
+
+    Setting the font is this notebook helper's job: it changes the session's rcParams on purpose (a notebook
+    wants every later plot to draw Chinese). Library code does not call it; scope it with
+    ``matplotlib.rc_context()`` where the change must not outlive a block."""
     font = cjk_font()
     if font is None:
         if warn:

@@ -62,6 +62,11 @@ class CompactTfidfVectorizer(TfidfVectorizer):
         state.pop("_word_keys", None)
         return state
 
+    # Kept on purpose although ``_count_vocab`` is private: it is the one hook where scikit-learn lets a
+    # subclass replace the counting for a fixed vocabulary while fit, idf, normalisation and feature names
+    # stay scikit-learn's. A public-API wrapper (transform, then recount) would count every note twice, i.e.
+    # be slower, and it is what cross-validation and ``evaluate`` pay per note. tests/test_features.py
+    # compares the matrices with scikit-learn's own on the corpus, so an upstream change shows at once.
     def _count_vocab(self, raw_documents, fixed_vocab):
         """At transform time (fixed vocabulary) count faster than scikit-learn's per-note Python counter;
         the matrix is the same (tests compare them on the whole corpus)."""

@@ -47,6 +47,10 @@ class UnknownLabelError(ValueError):
     pass
 
 
+class LabelsError(ValueError):
+    """A labels file that cannot be used; the message is one line naming the file."""
+
+
 class LabelSet(BaseModel):
     """The validated labels file."""
 
@@ -73,9 +77,6 @@ class LabelSet(BaseModel):
                 if key in self._alias and self._alias[key] != info.slug:
                     raise ValueError(f"alias {name!r} names both {self._alias[key]} and {info.slug}")
                 self._alias[key] = info.slug
-
-    def info(self, slug: str) -> LabelInfo:
-        return self._by_slug[slug]
 
     def name_zh(self, slug: str) -> str:
         return self._by_slug[slug].name_zh
@@ -127,4 +128,4 @@ def load_labels(path: str | Path | None = None) -> LabelSet:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         return LabelSet.model_validate(raw)
     except (OSError, yaml.YAMLError, ValidationError, ValueError) as exc:
-        raise ValueError(f"{path}: invalid labels file: {exc}") from exc
+        raise LabelsError(f"{path}: invalid labels file: {' '.join(str(exc).split())}") from exc

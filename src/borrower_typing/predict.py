@@ -1,41 +1,35 @@
-"""Finding and loading a model by path or MLflow URI; the entry point of the Python API.
+"""The Python API's entry: load a model from a path or URI, type notes.
 
 A local folder loads without importing MLflow (that import alone costs more than a prediction); only
-``models:/`` and ``runs:/`` URIs go through the tracking store.
+``models:/``, ``runs:/`` and ``mlflow-artifacts:/`` URIs go through the tracking store (``bundle``).
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterable
 from pathlib import Path
 
-from .model import TypingModel, find_bundle
+from .bundle import DEFAULT_MODEL_DIR, MODEL_ENV, default_model_location, fetched_bundle, is_model_uri, local_bundle
+from .model import Prediction, TypingModel
 
-DEFAULT_MODEL_DIR = Path("models/borrower-typing")
-MODEL_ENV = "BORROWER_TYPING_MODEL"
-
-
-def default_model_location() -> str:
-    """``$BORROWER_TYPING_MODEL``, else the champion exported under ``models/``."""
-    return os.environ.get(MODEL_ENV) or str(DEFAULT_MODEL_DIR)
+__all__ = ["DEFAULT_MODEL_DIR", "MODEL_ENV", "default_model_location", "load_model", "predict", "resolve_model_path"]
 
 
-def resolve_model_path(location: str | Path | None = None, tracking_uri: str | None = None) -> Path:
-    """A local bundle folder for a path, ``models:/name@alias``, ``models:/name/version`` or ``runs:/id/path``."""
-    location = str(location or default_model_location())
-    if location.startswith(("models:/", "runs:/", "mlflow-artifacts:/")):
-        from .tracking import download_model, resolve_tracking_uri
-
-        return find_bundle(download_model(resolve_tracking_uri(tracking_uri), location))
-    path = Path(location)
-    if not path.exists():
-        raise FileNotFoundError(
-            f"no model at {path}: train one with `make train` (or `borrower-typing train`), "
-            "or pass --model with a folder or a models:/ URI"
-        )
-    return find_bundle(path)
+def resolve_model_path(location: str | Path | None = None) -> Path:
+    """The bundle folder of a local path (registry URIs: ``load_model`` or ``bundle.fetched_bundle``)."""
+    return local_bundle(location)
 
 
 def load_model(location: str | Path | None = None, tracking_uri: str | None = None) -> TypingModel:
-    """Load a model from a local folder, ``models:/borrower-typing@champion`` or a run URI."""
-    return TypingModel.load(resolve_model_path(location, tracking_uri))
+    """Load a model from a local folder, ``models:/borrower-typing@champion`` or a run URI. A registry
+    model's download is removed once loaded: the model keeps what it needs in memory."""
+    with fetched_bundle(location, tracking_uri) as folder:
+        return TypingModel.load(folder, in_memory=is_model_uri(str(location or default_model_location())))
+
+
+def predict(
+    texts: Iterable[object] | str, model: TypingModel | str | Path | None = None, evidence: int = 5
+) -> list[Prediction]:
+    """Type notes with ``model`` (a loaded model, a folder or URI; default: the exported champion)."""
+    typing_model = model if isinstance(model, TypingModel) else load_model(model)
+    return typing_model.predict(texts, evidence=evidence)

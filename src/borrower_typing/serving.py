@@ -2,7 +2,8 @@
 
 Logged with ``loader_module="borrower_typing.serving"``: MLflow calls ``_load_pyfunc`` with the model's data
 folder, which holds the pickle-free bundle. Mapping the column to a list of notes matters: a bare text
-pipeline served through pyfunc sees a one-column DataFrame as a single sample.
+pipeline served through pyfunc sees a one-column DataFrame as a single sample. The columns are
+``schema.NOTE_COLUMNS`` (+ ``strategy``), as in every engine.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from .model import TypingModel, predictions_frame
+from .model import TypingModel
+from .schema import predictions_frame, probability_names
 
 
 class TypingPyfunc:
@@ -37,9 +39,13 @@ class TypingPyfunc:
         frame = predictions_frame(preds, strategy=include_strategy)
         frame["confidence"] = frame["confidence"].astype(float)
         if params.get("include_probabilities", False):
-            # p_<class> in model.classes_ order: what per-case aggregation combines (spark.case_table_spark).
-            proba = pd.DataFrame([p.probabilities for p in preds], columns=self.model.classes_, dtype=float)
-            frame = pd.concat([frame, proba.add_prefix("p_")], axis=1)
+            # p_<class> in model.classes_ order: what the per-case rule combines (spark_scoring.case_table_spark).
+            proba = pd.DataFrame(
+                [[p.probabilities[c] for c in self.model.classes_] for p in preds],
+                columns=probability_names(self.model.classes_),
+                dtype=float,
+            )
+            frame = pd.concat([frame, proba], axis=1)
         return frame.reset_index(drop=True)
 
 

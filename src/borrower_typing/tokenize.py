@@ -137,11 +137,6 @@ class Tokenizer:
             state = _CUTS[id(self)] = (weakref.ref(self, _forget(id(self))), memo)
         return state[1][clause]
 
-    def warm_up(self) -> Tokenizer:
-        """Load the dictionary now rather than on the first note (for timing and worker start-up)."""
-        self("预热")
-        return self
-
     def __repr__(self) -> str:
         return f"Tokenizer(backend={self.backend!r}, user_words=<{len(self.user_words)} words>)"
 

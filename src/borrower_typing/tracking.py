@@ -1,33 +1,53 @@
 """MLflow: the tracking store, logged runs, the model registry with its ``@champion`` alias, and export.
 
-Nothing is set at import time: every function takes the tracking URI it should use.
+Nothing is set at import time: every function takes the tracking URI it should use, and the fluent API's
+global URI is set only inside ``using_tracking_uri`` (and restored after).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+from .bundle import download
+from .config import DEFAULT_TRACKING_URI, resolve_tracking_uri
+from .schema import mlflow_signature
+from .serving import TypingPyfunc
+
+__all__ = ["DEFAULT_TRACKING_URI", "resolve_tracking_uri"]  # re-exported
 CHAMPION = "champion"
+ENV = "MLFLOW_TRACKING_URI"
+PACKAGE_DIR = Path(__file__).parent
 
 
-def resolve_tracking_uri(configured: str | None = None) -> str:
-    """``configured``, else ``$MLFLOW_TRACKING_URI``, else a SQLite file in the working directory."""
-    return configured or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+@contextlib.contextmanager
+def using_tracking_uri(uri: str) -> Iterator[Any]:
+    """``mlflow`` with its global tracking URI set to ``uri`` for the ``with`` block, then put back (the
+    fluent API — runs, experiments, ``spark_udf`` — reads only that global)."""
+    import mlflow  # seconds to import: only commands that track pay for it
+    from mlflow.tracking._tracking_service import utils as uri_state
 
-
-def _mlflow(uri: str):
-    import mlflow
-
+    # set_tracking_uri also writes $MLFLOW_TRACKING_URI; restoring through get_tracking_uri() would pin the
+    # global (and the variable) to whatever it resolved to. So put back both exactly as they were: the
+    # module's own global (None when never set) and the variable.
+    before, before_env = uri_state._tracking_uri, os.environ.get(ENV)
     mlflow.set_tracking_uri(uri)
-    return mlflow
+    try:
+        yield mlflow
+    finally:
+        mlflow.set_tracking_uri(before)
+        if before_env is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = before_env
 
 
 def git_commit(cwd: str | Path | None = None) -> str:
@@ -85,20 +105,15 @@ def pyfunc_spec(model: Any, bundle_dir: Path) -> dict[str, Any]:
 
     from mlflow.models import infer_signature
 
-    import borrower_typing
-
-    from .serving import TypingPyfunc
-
     example = pd.DataFrame({"text": INPUT_EXAMPLE})
     output = TypingPyfunc(model).predict(example)
+    declared = mlflow_signature()
     packages = ("scikit-learn", "numpy", "scipy", "pandas", "jieba", "rjieba", "skops", "pyyaml", "pydantic", "joblib")
     return {
         "loader_module": "borrower_typing.serving",
         "data_path": str(bundle_dir),
-        "code_paths": [str(Path(borrower_typing.__file__).parent)],
-        "signature": infer_signature(
-            example, output, params={"include_strategy": True, "include_probabilities": False}
-        ),
+        "code_paths": [str(PACKAGE_DIR)],
+        "signature": infer_signature(example, output, params={p.name: p.default for p in declared.params.params}),
         "input_example": example,
         "pip_requirements": [f"{pkg}=={version(pkg)}" for pkg in packages],
     }
@@ -109,17 +124,6 @@ def log_model(mlflow: Any, model: Any, bundle_dir: Path, registered_name: str | 
     return mlflow.pyfunc.log_model(
         name="model", registered_model_name=registered_name, tags=tags, **pyfunc_spec(model, bundle_dir)
     )
-
-
-def save_model(model: Any, path: str | Path) -> Path:
-    """The same MLflow model folder as a logged one, written straight to ``path`` (no tracking store)."""
-    import mlflow
-
-    path = Path(path)
-    with tempfile.TemporaryDirectory() as tmp:
-        bundle = model.save(Path(tmp) / "bundle")
-        mlflow.pyfunc.save_model(path=str(path), **pyfunc_spec(model, bundle))
-    return path
 
 
 def current_champion(uri: str, name: str):
@@ -148,18 +152,11 @@ def tag_version(uri: str, name: str, version: str | int, tags: dict[str, str]) -
         client.set_model_version_tag(name, str(version), key, str(value))
 
 
-def download_model(uri: str, model_uri: str, dst: str | Path | None = None) -> Path:
-    """A local copy of ``models:/…`` or ``runs:/…``."""
-    mlflow = _mlflow(uri)
-    dst = Path(dst) if dst else Path(tempfile.mkdtemp(prefix="borrower-typing-model-"))
-    return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(dst)))
-
-
 def export_model(uri: str, model_uri: str, export_dir: str | Path) -> Path:
     """Replace ``export_dir`` with a local copy of ``model_uri`` (prediction then needs no tracking store)."""
     export_dir = Path(export_dir)
     tmp = Path(tempfile.mkdtemp(prefix="export-", dir=export_dir.parent if export_dir.parent.exists() else None))
-    local = download_model(uri, model_uri, tmp)
+    local = download(model_uri, uri, tmp)
     if export_dir.exists():
         shutil.rmtree(export_dir)
     export_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -12,13 +12,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import TrainConfig, with_overrides
+from . import tracking
+from .config import TrainConfig, resolve_tracking_uri, with_overrides
 from .data import DataError, read_table
 from .evaluate import EvaluationResult, choose_threshold, evaluate_pipeline, macro_f1, write_report
 from .labels import LabelSet, load_labels
 from .model import TypingModel
 from .pipeline import build_pipeline
 from .text import mask_pii
+from .tracking import using_tracking_uri
 
 Progress = Callable[[str], None]
 
@@ -96,21 +98,32 @@ def train(
     reports_dir: str | Path = "reports/train",
     track: bool = True,
     progress: Progress | None = None,
+    tracking_uri: str | None = None,
 ) -> TrainResult:
     """Fit and evaluate the configured model (or the best of the search grid), log everything to MLflow,
-    register the model, move ``@champion`` when it earns it, and export the champion for local use."""
+    register the model, move ``@champion`` when it earns it, and export the champion for local use.
+    ``tracking_uri``: default ``config.tracking.tracking_uri``, else ``$MLFLOW_TRACKING_URI``, else SQLite."""
     say = progress or (lambda _msg: None)
     labels = load_labels(config.labels_path)
     data = load_labelled(config, labels)
     say(f"{len(data)} labelled notes, {data['label'].nunique()} labels, from {config.data.path}")
-
-    mlflow = None
-    if track:
-        from .tracking import _mlflow, resolve_tracking_uri
-
-        uri = resolve_tracking_uri(config.tracking.tracking_uri)
-        mlflow = _mlflow(uri)
+    if not track:
+        return _train(config, labels, data, search, promote, reports_dir, None, say)
+    with using_tracking_uri(resolve_tracking_uri(tracking_uri or config.tracking.tracking_uri)) as mlflow:
         mlflow.set_experiment(config.tracking.experiment)
+        return _train(config, labels, data, search, promote, reports_dir, mlflow, say)
+
+
+def _train(
+    config: TrainConfig,
+    labels: LabelSet,
+    data: pd.DataFrame,
+    search: bool,
+    promote: bool,
+    reports_dir: str | Path,
+    mlflow: Any,
+    say: Progress,
+) -> TrainResult:
 
     search_table = None
     with _maybe_run(mlflow, "search" if search else "train") as run:
@@ -227,8 +240,6 @@ def _track(
 ) -> None:
     import tempfile
 
-    from . import tracking
-
     uri = mlflow.get_tracking_uri()
     params = tracking.flatten(config.model_dump(mode="json"))
     mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
@@ -278,8 +289,6 @@ def _should_promote(
 ) -> tuple[bool, str]:
     """Promotion rule: no champion yet, ``--promote``, or the new version beats the champion on the same
     held-out data (see the README's "Model registry" section)."""
-    from . import tracking
-
     if promote:
         return True, "promoted to @champion (--promote)"
     champion = tracking.current_champion(uri, name)
@@ -292,8 +301,9 @@ def _should_promote(
         old = tracking.run_metric(uri, champion.run_id, metric)
         basis = f"{metric} on identical folds of the same data"
     else:
-        local = tracking.download_model(uri, f"models:/{name}/{champion.version}")
-        old_model = TypingModel.load(local)
+        from .predict import load_model
+
+        old_model = load_model(f"models:/{name}/{champion.version}", uri)  # its download is removed after
         proba = old_model.predict_proba(data["text"].tolist())
         old = macro_f1(data["label"].to_numpy(), np.asarray(old_model.classes_)[proba.argmax(axis=1)])
         new = result.metrics["cv_macro_f1_mean"]

@@ -1,0 +1,179 @@
+"""Model folders: finding, reading, writing and verifying a bundle, wherever it lives.
+
+A bundle is ``pipeline.skops`` (the fitted scikit-learn pipeline), ``scorer.npz`` (the same model as plain
+arrays, when it compiles), ``labels.yaml`` and ``meta.json``. It is found in a local folder, one or two
+folders down in an exported MLflow model folder, or behind a ``models:/``, ``runs:/`` or
+``mlflow-artifacts:/`` URI. This is the one module that knows those places.
+
+A registry model is downloaded into a temporary folder that is removed before ``fetched_bundle`` returns
+control: whatever a model keeps from its bundle after that is in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import resolve_tracking_uri
+from .labels import LabelSet, load_labels
+from .scorer import SCORER_FILE, LinearScorer
+
+BUNDLE_FILES = ("pipeline.skops", "labels.yaml", "meta.json")
+PIPELINE_FILE = "pipeline.skops"
+MODEL_URI_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:/")
+DEFAULT_MODEL_DIR = Path("models/borrower-typing")
+MODEL_ENV = "BORROWER_TYPING_MODEL"
+# Types a saved pipeline may hold beyond what skops trusts by default: the project's own, and the private
+# helpers of scikit-learn's calibration. Loading refuses anything else.
+TRUSTED_TYPES = [
+    "borrower_typing.features.TextNormalizer",
+    "borrower_typing.features.CompactTfidfVectorizer",
+    "borrower_typing.tokenize.Tokenizer",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.isotonic.IsotonicRegression",
+]
+
+
+@dataclass
+class Bundle:
+    """What a bundle folder holds, read: the pipeline only on demand (``pipeline()``)."""
+
+    meta: dict[str, Any]
+    labels: LabelSet
+    scorer: LinearScorer | None
+    pipeline: Callable[[], Any]
+    source: Path | None
+
+
+def is_model_uri(location: str | Path) -> bool:
+    return str(location).startswith(MODEL_URI_SCHEMES)
+
+
+def default_model_location() -> str:
+    """``$BORROWER_TYPING_MODEL``, else the champion exported under ``models/``."""
+    return os.environ.get(MODEL_ENV) or str(DEFAULT_MODEL_DIR)
+
+
+def find_bundle(path: str | Path) -> Path:
+    """The bundle folder in ``path``: the folder itself, or inside an MLflow model folder."""
+    path = Path(path)
+    candidates = [
+        path,
+        *sorted(p.parent for p in path.glob("*/meta.json")),
+        *sorted(p.parent for p in path.glob("*/*/meta.json")),
+    ]
+    for candidate in candidates:
+        if all((candidate / f).is_file() for f in BUNDLE_FILES):
+            return candidate
+    raise FileNotFoundError(f"no model at {path}: expected {', '.join(BUNDLE_FILES)} there or one or two folders down")
+
+
+def local_bundle(location: str | Path | None = None) -> Path:
+    """The bundle folder of a local path (default: ``default_model_location()``)."""
+    location = str(location or default_model_location())
+    if is_model_uri(location):
+        raise ValueError(f"{location} is a registry URI: use fetched_bundle")
+    path = Path(location)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no model at {path}: train one with `make train` (or `borrower-typing train`), "
+            "or pass --model with a folder or a models:/ URI"
+        )
+    return find_bundle(path)
+
+
+def download(model_uri: str, tracking_uri: str, dst: str | Path) -> Path:
+    """A copy of a registry or run model in ``dst`` (MLflow is imported only here: it costs more than a
+    prediction, and a local folder never needs it)."""
+    import mlflow
+
+    return Path(
+        mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(dst), tracking_uri=tracking_uri)
+    )
+
+
+@contextlib.contextmanager
+def fetched_bundle(location: str | Path | None = None, tracking_uri: str | None = None) -> Iterator[Path]:
+    """The bundle folder of a path or URI, for the ``with`` block: a URI's download is removed after it."""
+    location = str(location or default_model_location())
+    if not is_model_uri(location):
+        yield local_bundle(location)
+        return
+    with tempfile.TemporaryDirectory(prefix="borrower-typing-model-") as tmp:
+        yield find_bundle(download(location, resolve_tracking_uri(tracking_uri), tmp))
+
+
+def load_pipeline(source: Path | bytes) -> Any:
+    """The skops pipeline from a file or its bytes, trusting only ``TRUSTED_TYPES``."""
+    import skops.io as sio
+
+    if isinstance(source, bytes):
+        return sio.loads(source, trusted=TRUSTED_TYPES)
+    return sio.load(source, trusted=TRUSTED_TYPES)
+
+
+def read_bundle(directory: str | Path, labels: LabelSet | None = None, in_memory: bool = False) -> Bundle:
+    """Read a bundle folder. ``in_memory``: keep the pipeline's bytes instead of the folder's path (for a
+    folder about to be removed); otherwise the pipeline is read from the folder on first use."""
+    directory = find_bundle(directory)
+    meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+    labels = labels or load_labels(directory / "labels.yaml")
+    scorer = LinearScorer.load(directory / SCORER_FILE) if (directory / SCORER_FILE).is_file() else None
+    path = directory / PIPELINE_FILE
+    source: Path | bytes = path.read_bytes() if in_memory else path
+    cache: list[Any] = []
+
+    def pipeline() -> Any:
+        if not cache:
+            cache.append(load_pipeline(source))
+        return cache[0]
+
+    if scorer is None:
+        pipeline()  # nothing to predict with otherwise: read it now, and fail now if it is unusable
+    return Bundle(meta, labels, scorer, pipeline, None if in_memory else directory)
+
+
+def write_bundle(
+    directory: str | Path, pipeline: Any, scorer: LinearScorer | None, labels: LabelSet, meta: dict[str, Any]
+) -> Path:
+    """Write ``pipeline.skops``, ``scorer.npz`` (with a scorer), ``labels.yaml``, ``meta.json``. Pickle-free."""
+    import skops.io as sio
+    import yaml
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / PIPELINE_FILE
+    sio.dump(pipeline, path)
+    untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
+    if untrusted:
+        raise TypeError(f"pipeline holds types not on the trusted list: {sorted(untrusted)}")
+    if scorer is not None:
+        scorer.save(directory / SCORER_FILE)
+    text = yaml.safe_dump(labels.model_dump(mode="json"), allow_unicode=True, sort_keys=False)
+    (directory / "labels.yaml").write_text(text, encoding="utf-8")
+    (directory / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    return directory
+
+
+def verify_bundle(directory: str | Path) -> list[str]:
+    """Problems with a bundle folder (an empty list when it is usable): missing files, unreadable meta."""
+    problems = []
+    directory = Path(directory)
+    for name in BUNDLE_FILES:
+        if not (directory / name).is_file():
+            problems.append(f"{directory / name}: missing")
+    if not problems:
+        try:
+            meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+            if not isinstance(meta, dict) or "classes" not in meta:
+                problems.append(f"{directory / 'meta.json'}: no 'classes'")
+        except (OSError, ValueError) as exc:
+            problems.append(f"{directory / 'meta.json'}: {exc}")
+    return problems

@@ -1,0 +1,45 @@
+"""The review rule, once: when a note, or a case, goes to a person instead of being typed automatically."""
+
+from __future__ import annotations
+
+from .labels import NONE
+from .registers import has_system_tokens, readable_count
+
+# Reasons under which a note says nothing about the borrower (low_confidence is not one of them): such a note
+# gets the ``none`` guidance instead of its guessed type's playbook.
+NO_BASIS_REASONS = frozenset({"empty", "not_chinese", "too_short", "no_basis"})
+# Reasons under which a note carries no text to weigh at all: it counts for nothing in its case.
+NO_TEXT_REASONS = frozenset({"empty", "not_chinese", "too_short"})
+
+
+def note_review_reason(
+    text: str, no_basis: bool, confidence: float, threshold: float, min_cjk_chars: int
+) -> str | None:
+    """Why a normalised note needs review, or None: no text, too little readable text (Chinese characters or
+    English words), no basis, low confidence."""
+    if not text:
+        return "empty"
+    n_cjk = readable_count(text, at_most=max(1, min_cjk_chars))
+    if n_cjk == 0:  # "not_chinese" now means no readable words in either script; system lines only: no basis
+        return "no_basis" if has_system_tokens(text) else "not_chinese"
+    if n_cjk < min_cjk_chars:
+        return "too_short"
+    if no_basis:
+        return "no_basis"
+    if confidence < threshold:
+        return "low_confidence"
+    return None
+
+
+def case_review_reason(notes_with_basis: int, confidence: float, threshold: float) -> str:
+    """Why a case needs review, or "": none of its notes has a basis of its own, or its confidence is low."""
+    if notes_with_basis == 0:
+        return "no_basis"
+    if confidence < threshold:
+        return "low_confidence"
+    return ""
+
+
+def strategy_key(slug: str, reason: str | None) -> str:
+    """Whose playbook a note gets: with no basis for typing, the guessed type's would mislead."""
+    return NONE if reason in NO_BASIS_REASONS else slug
