@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "borrower_typing"
 # Lowest first. A module may import modules of its own layer or of a lower one (docs/architecture.md).
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "registers", "text", "labels", "config", "ngrams", "tokenize", "robustness"),  # foundation
-    ("scorer", "features", "review", "schema", "explainer"),  # the numbers, the rules, the output schema
+    ("scorer", "features", "review", "schema", "explainer", "compliance"),  # the numbers, the rules, the output schema
     ("predictor", "bundle", "pipeline"),  # texts -> arrays; model folders; the scikit-learn pipeline
     ("model",),  # TypingModel: predictor + explainer + labels
     ("predict", "serving", "console", "data", "cases", "validate"),  # API, pyfunc, tables, per-case rule

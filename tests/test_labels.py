@@ -70,3 +70,38 @@ def test_duplicate_alias_rejected(tmp_path):
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ValueError, match="names both"):
         load_labels(path)
+
+
+def test_file_without_sources_still_loads(tmp_path):
+    raw = yaml.safe_load(default_labels_path().read_text(encoding="utf-8"))
+    for info in (*raw["types"], raw["none"]):
+        info["strategy"].pop("sources")
+    path = tmp_path / "labels.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    assert load_labels(path).info("deceased").strategy.sources == []
+
+
+def test_every_shipped_strategy_names_its_sources(labels):
+    for slug in (*TYPES, "none"):
+        assert labels.info(slug).strategy.sources, slug
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda raw: raw["types"][2]["strategy"].update(steps="一句话"), "types[2](victim).strategy.steps"),
+        (lambda raw: raw["types"][7]["strategy"].update(sources=["ESTATE", ""]), "types[7](deceased).strategy.sources"),
+        (lambda raw: raw["none"]["strategy"].update(aim="  "), "none.strategy.aim"),
+        (lambda raw: raw["types"][0]["strategy"].update(goal="x"), "types[0](provocative).strategy.goal"),
+        (lambda raw: raw.pop("common_rules"), "common_rules"),
+    ],
+)
+def test_bad_field_is_one_line_naming_it(tmp_path, edit, field):
+    raw = yaml.safe_load(default_labels_path().read_text(encoding="utf-8"))
+    edit(raw)
+    path = tmp_path / "labels.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError) as info:
+        load_labels(path)
+    message = str(info.value)
+    assert "\n" not in message and f"invalid labels file: {field}:" in message and str(path) in message

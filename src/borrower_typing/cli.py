@@ -26,6 +26,8 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Check labelled data before training.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+labels_app = typer.Typer(help="Check an edited labels file.", no_args_is_help=True)
+app.add_typer(labels_app, name="labels")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Training config (YAML). Default: configs/train.yaml if present.")
@@ -249,6 +251,28 @@ def data_validate(
         counts = ", ".join(f"{k} {v}" for k, v in sorted(report.by_rule().items()))
         _fail(f"{len(report.issues)} problems in {report.rows} rows ({counts})", code=1)
     typer.echo(f"OK: {report.rows} rows, no problems")
+
+
+@labels_app.command("check")
+def labels_check(
+    path: Annotated[Path | None, typer.Argument(help="Labels file (default: the packaged one).")] = None,
+    rules: Annotated[Path | None, typer.Option(help="Rule list (default: the packaged one).")] = None,
+) -> None:
+    """Check strategy texts against collection rules (docs/compliance.md): exit 1 on a finding, 2 if unreadable."""
+    from .compliance import check_file, default_rules_path, summary
+    from .labels import default_labels_path
+
+    try:
+        findings = check_file(path, rules)
+    except ValueError as exc:
+        _fail(str(exc))
+    for finding in findings:
+        typer.echo(finding.line())
+    where = path or default_labels_path()
+    if findings:
+        counts = ", ".join(f"{rule} {n}" for rule, n in summary(findings).items())
+        _fail(f"{where}: {len(findings)} findings ({counts})", code=1)
+    typer.echo(f"OK: {where}: no findings against {rules or default_rules_path()}")
 
 
 def main() -> None:

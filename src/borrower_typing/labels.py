@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, field_validator
 
 NONE = "none"
 TYPES = (
@@ -28,10 +28,29 @@ CLASSES = (*TYPES, NONE)
 
 
 class Strategy(BaseModel):
+    """Goal, steps and prohibitions; ``sources`` are ids of the rules in docs/compliance.md (optional, so
+    labels files written before it existed still load)."""
+
     model_config = ConfigDict(extra="forbid")
     aim: str
     steps: list[str]
     avoid: list[str]
+    sources: list[str] = []
+
+    @field_validator("aim")
+    @classmethod
+    def _aim_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("steps", "sources")
+    @classmethod
+    def _items_not_blank(cls, value: list[str]) -> list[str]:
+        for i, item in enumerate(value):
+            if not item.strip():
+                raise ValueError(f"item {i} is empty")
+        return value
 
 
 class LabelInfo(BaseModel):
@@ -77,6 +96,9 @@ class LabelSet(BaseModel):
                 if key in self._alias and self._alias[key] != info.slug:
                     raise ValueError(f"alias {name!r} names both {self._alias[key]} and {info.slug}")
                 self._alias[key] = info.slug
+
+    def info(self, slug: str) -> LabelInfo:
+        return self._by_slug[slug]
 
     def name_zh(self, slug: str) -> str:
         return self._by_slug[slug].name_zh
@@ -126,6 +148,35 @@ def load_labels(path: str | Path | None = None) -> LabelSet:
     path = Path(path) if path else default_labels_path()
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise LabelsError(f"{path}: unreadable labels file: {_one_line(exc)}") from exc
+    if not isinstance(raw, dict):
+        raise LabelsError(f"{path}: invalid labels file: expected a mapping with common_rules, types and none")
+    try:
         return LabelSet.model_validate(raw)
-    except (OSError, yaml.YAMLError, ValidationError, ValueError) as exc:
-        raise LabelsError(f"{path}: invalid labels file: {' '.join(str(exc).split())}") from exc
+    except ValidationError as exc:
+        raise LabelsError(f"{path}: invalid labels file: {_first_error(exc, raw)}") from exc
+    except ValueError as exc:
+        raise LabelsError(f"{path}: invalid labels file: {_one_line(exc)}") from exc
+
+
+def _first_error(exc: ValidationError, raw: dict) -> str:
+    """The first validation error as one line naming the field (``types[3](victim).strategy.steps``)."""
+    err = exc.errors()[0]
+    where, node = "", raw
+    for part in err["loc"]:
+        if isinstance(part, int):
+            where += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            if isinstance(node, dict) and "slug" in node:
+                where += f"({node['slug']})"
+        else:
+            where += f".{part}" if where else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    message = err["msg"].removeprefix("Value error, ")
+    return f"{where or 'file'}: {message}{more}"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
