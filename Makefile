@@ -4,12 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,spark,bench
+EXTRAS ?= dev,spark,bench,label
 export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 SAMPLE_NOTE ?= 客户称上周说好周五还款，结果又没到账，今天又道歉说下周三发工资一定还清，这已经是第三次改期了。
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run train score predict test test-fast lint format mlflow-ui serve bench bench-smoke notebooks clean
+LS_VENV := .venv-label-studio
+LS_REQUIREMENT ?= label-studio>=1.20,<1.24
+
+.PHONY: help setup label-studio run train score predict test test-fast lint format mlflow-ui serve bench bench-smoke notebooks clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -21,6 +24,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP) ## Create .venv and install the package (editable, with dev extras)
+
+$(LS_VENV)/bin/label-studio:
+	$(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LS_VENV)/bin/python -m pip install --quiet "$(LS_REQUIREMENT)"
+
+label-studio: $(LS_VENV)/bin/label-studio ## Start Label Studio (own venv .venv-label-studio) on 127.0.0.1:8080
+	$(LS_VENV)/bin/label-studio start --host 127.0.0.1 --port 8080 --no-browser --data-dir .label-studio
 
 run: $(STAMP) ## The main job: train on the bundled corpus, score the sample export, type one note
 	$(BIN)/borrower-typing train --config configs/train.yaml
@@ -52,11 +63,13 @@ format: $(STAMP) ## Apply ruff's formatting and safe fixes
 	$(BIN)/ruff format src tests benchmarks notebooks/render.py
 	$(BIN)/ruff check --fix src tests benchmarks notebooks/render.py
 
-bench: $(STAMP) ## Benchmarks against peers, 1,000,000-row scoring, memory, latency (~20 min) -> reports/benchmarks.md
+bench: $(STAMP) ## Benchmarks against peers, 1,000,000-row scoring, memory, latency, labelling loop (~1 h) -> reports/
 	$(BIN)/python -m benchmarks.bench
+	$(BIN)/python -m benchmarks.active_learning
 
 bench-smoke: $(STAMP) ## The same harness on a few thousand rows (checks it works; the figures mean little)
 	$(BIN)/python -m benchmarks.bench --smoke --out reports/bench-smoke
+	$(BIN)/python -m benchmarks.active_learning --smoke --out reports/bench-smoke
 
 notebooks: $(STAMP) ## Execute the notebooks and render them with outputs to reports/*.html
 	$(BIN)/python notebooks/render.py
@@ -64,10 +77,9 @@ notebooks: $(STAMP) ## Execute the notebooks and render them with outputs to rep
 mlflow-ui: $(STAMP) ## Browse runs and registered models at http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000
 
-serve: $(STAMP) ## Serve models:/borrower-typing@champion over HTTP on 127.0.0.1:5001
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mlflow models serve -m "models:/borrower-typing@champion" \
-		--env-manager local --host 127.0.0.1 --port 5001
+serve: $(STAMP) ## Serve models:/borrower-typing@champion over HTTP on 127.0.0.1:5001 (manifest checked first)
+	$(BIN)/borrower-typing serve -m "models:/borrower-typing@champion" --host 127.0.0.1 --port 5001
 
 clean: ## Remove the venv, caches, the tracking store, exported models and reports
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis mlflow.db mlruns mlartifacts models/borrower-typing reports/train reports/evaluate reports/*.csv
+	rm -rf $(VENV) $(LS_VENV) .label-studio .pytest_cache .ruff_cache .hypothesis mlflow.db mlruns mlartifacts models/borrower-typing reports/train reports/evaluate reports/*.csv
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -8,17 +8,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+from borrower_typing.manifest import write_manifest
 from borrower_typing.tracking import pyfunc_spec
 
 
 def save_model(model: Any, path: str | Path) -> Path:
-    """The same MLflow model folder as a logged one, written straight to ``path`` (no tracking store)."""
+    """The same MLflow model folder as a logged one, manifest included, written straight to ``path`` (no
+    tracking store)."""
     import mlflow
 
     path = Path(path)
     with tempfile.TemporaryDirectory() as tmp:
         bundle = model.save(Path(tmp) / "bundle")
         mlflow.pyfunc.save_model(path=str(path), **pyfunc_spec(model, bundle))
+    write_manifest(path)  # what registration and export give a folder: `serve` and Spark check it
     return path
 
 

@@ -64,3 +64,32 @@ def tracking_uri(tmp_path, monkeypatch) -> str:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.chdir(tmp_path)
     return uri
+
+
+def save_mlflow_model(model: TypingModel, path: Path) -> Path:
+    """An MLflow model folder as a logged and exported one holds it (manifest included), written without a
+    tracking store."""
+    import tempfile
+
+    import mlflow
+
+    from borrower_typing.manifest import write_manifest
+    from borrower_typing.tracking import pyfunc_spec
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = model.save(Path(tmp) / "bundle")
+        mlflow.pyfunc.save_model(path=str(path), **pyfunc_spec(model, bundle))
+    write_manifest(path)
+    return path
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch) -> Path:
+    """Python's temporary folder pointed at an empty folder of this test's own, so what a run leaves there
+    is its own (the machine's /tmp is shared with other processes)."""
+    import tempfile
+
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder

@@ -17,15 +17,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "borrower_typing"
 
 # Lowest first. A module may import modules of its own layer or of a lower one (docs/architecture.md).
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "registers", "text", "labels", "config", "ngrams", "tokenize", "robustness"),  # foundation
+    ("errors", "pii", "registers", "text", "labels", "config", "ngrams", "tokenize", "robustness"),  # foundation
     ("scorer", "features", "review", "schema", "explainer", "compliance"),  # the numbers, the rules, the output schema
-    ("predictor", "bundle", "pipeline"),  # texts -> arrays; model folders; the scikit-learn pipeline
+    ("predictor", "manifest", "bundle", "pipeline"),  # texts -> arrays; model folders; the scikit-learn pipeline
     ("model",),  # TypingModel: predictor + explainer + labels
     ("predict", "serving", "console", "data", "cases", "validate"),  # API, pyfunc, tables, per-case rule
-    ("tracking", "evaluate"),  # MLflow; reports
+    ("tracking", "evaluate", "sources"),  # MLflow; reports; several labelled files with per-source figures
     ("batch", "explore", "spark_io", "spark_model", "train"),  # engines' parts and jobs
-    ("spark",),  # the Spark engine
-    ("cli", "__main__"),  # the command line
+    ("spark", "server"),  # the Spark engine; the HTTP server
+    ("cli", "cli_models", "__main__"),  # the command line
     ("__init__",),  # the package root (lazy attributes only)
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}

@@ -167,3 +167,21 @@ def test_case_of_mild_broken_promises_is_serial_promiser(model_dir, tmp_path):
     assert summary.cases_output == cases_output_path(tmp_path / "out.xlsx")
     assert cases["type"].tolist() == ["serial_promiser"]
     assert cases["notes"].tolist() == ["4"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_mask_output_writes_the_masked_note(model_dir, tmp_path, suffix):
+    notes = ["客户电话138 1234 5678，称下周还款", None, "邮箱 li@example.com 已发催收函", "客户哭诉老公卷走了钱"]
+    write_export(tmp_path / "in.csv", notes)
+    raw, masked = tmp_path / f"raw{suffix}", tmp_path / f"masked{suffix}"
+    score_file(model_dir, tmp_path / "in.csv", raw, text_fallbacks=["催记内容"])
+    score_file(model_dir, tmp_path / "in.csv", masked, text_fallbacks=["催记内容"], mask_output=True, jobs=2)
+    raw_out, masked_out = read_table(raw), read_table(masked)
+    assert len(masked_out) == len(raw_out) == len(notes)
+    assert "138 1234 5678" in raw_out["催记内容"].iloc[0], "the default keeps the raw note"
+    assert masked_out["催记内容"].iloc[0] == "客户电话PHONE,称下周还款"
+    assert pd.isna(masked_out["催记内容"].iloc[1]) or masked_out["催记内容"].iloc[1] == ""
+    assert "example.com" not in masked_out["催记内容"].iloc[2]
+    assert masked_out["案件编号"].tolist() == raw_out["案件编号"].tolist()
+    for column in ("type", "confidence", "evidence"):
+        assert masked_out[column].tolist() == raw_out[column].tolist(), "the prediction does not change"

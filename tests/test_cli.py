@@ -134,6 +134,14 @@ def test_evaluate_on_labelled_file(model_dir, small_corpus, tmp_path):
     assert "macro-F1" in result.output and (tmp_path / "r" / "confusion_matrix.png").exists()
 
 
+def test_predict_panel_masks_numbers_and_emails(model_dir):
+    note = "客户邮箱 zhang.san@example.com，电话 138-1234-5678，称下周还款"
+    result = runner.invoke(app, ["predict", note, "--model", str(model_dir)])
+    assert result.exit_code == 0, result.output
+    assert "zhang.san@example.com" not in result.output and "1234" not in result.output
+    assert "EMAIL" in result.output and "PHONE" in result.output
+
+
 def test_missing_config_file_is_an_error_naming_it(model_dir, tmp_path):
     src = tmp_path / "in.csv"
     pd.DataFrame({"催记内容": ["客户称明天还"]}).to_csv(src, index=False)

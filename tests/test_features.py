@@ -44,3 +44,27 @@ def test_fast_counting_equals_scikit_learn(trained_model, corpus):
         _, got = vec._count_vocab(notes, True)
         assert got.shape == expected.shape, name
         assert abs(got - expected).nnz == 0, name
+
+
+def test_no_long_number_becomes_a_vocabulary_term():
+    """The fit-time guard holds even for numbers masking never saw (the notes here skip normalisation)."""
+    from borrower_typing.pii import looks_like_number
+
+    numbers = ["13812345678", "138 1234 5678", "6222-0212-3456-7890", "2026110001"]
+    numbers.append("４４０１０１１９９００１０１１２３Ｘ")
+    notes = [f"客户电话{n}，下周还款" for n in numbers] * 3 + NOTES * 3
+    for analyzer, kwargs in (("word", {"tokenizer": make_tokenizer(), "token_pattern": None}), ("char", {})):
+        for ngrams in ((1, 1), (1, 3)):
+            vec = CompactTfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, lowercase=False, **kwargs)
+            X = vec.fit_transform(notes)
+            terms = list(vec.vocabulary_)
+            assert not [t for t in terms if looks_like_number(t)], (analyzer, ngrams)
+            assert X.shape == (len(notes), len(terms)) and sorted(vec.vocabulary_.values()) == list(range(len(terms)))
+            assert any("还" in t for t in terms)
+
+
+def test_looks_like_number_draws_the_line_at_seven_digits():
+    from borrower_typing.pii import looks_like_number
+
+    assert looks_like_number("1381234") and looks_like_number("138 123 4") and looks_like_number("一三八一二三四")
+    assert not looks_like_number("123456") and not looks_like_number("AMT") and not looks_like_number("12378 热线")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,6 +18,7 @@ from borrower_typing import spark as bspark
 from borrower_typing.batch import score_file
 from borrower_typing.cli import app
 from borrower_typing.data import DataError, read_table
+from borrower_typing.manifest import ManifestError, write_manifest
 from tests.conftest import SAMPLE_CSV
 
 pytest.importorskip("pyspark", reason="the spark engine needs pyspark: pip install -e '.[spark]'")
@@ -118,7 +120,7 @@ def test_output_locations():
 
 
 @pytest.mark.slow
-def test_registry_uri_goes_straight_to_spark_udf(spark, trained_model, model_dir, tracking_uri, outputs, tmp_path):
+def test_registry_uri_is_scored_from_a_verified_copy(spark, trained_model, model_dir, tracking_uri, outputs, tmp_path):
     import mlflow
 
     from borrower_typing import tracking
@@ -129,7 +131,11 @@ def test_registry_uri_goes_straight_to_spark_udf(spark, trained_model, model_dir
         info = tracking.log_model(mlflow, trained_model, model_dir, "borrower-typing", {})
     tracking.set_champion(tracking_uri, "borrower-typing", info.registered_model_version)
     uri = "models:/borrower-typing@champion"
-    assert bspark.load_spark_model(uri).uri == uri
+    loaded = bspark.load_spark_model(uri)
+    copy = Path(loaded.uri)
+    assert (copy / "MANIFEST.sha256.json").is_file() and (copy / "MLmodel").is_file()
+    bspark._cleanup(loaded)
+    assert not copy.exists(), "the verified download is removed after scoring"
     out = tmp_path / "scored.parquet"
     bspark.run_score_spark(SAMPLE_CSV, out, model=uri, id_columns=[CASE], strategy=False)
     scored, local = pd.read_parquet(out), read_table(outputs / "local.csv")
@@ -152,6 +158,9 @@ def test_a_model_without_the_probabilities_param_is_wrapped_for_cases(model_dir,
     mlflow.pyfunc.save_model(
         str(folder), loader_module="borrower_typing.serving", data_path=str(model_dir), signature=old
     )
+    with pytest.raises(ManifestError, match="no MANIFEST"):
+        bspark.load_spark_model(folder)
+    write_manifest(folder)
     assert bspark.load_spark_model(folder).uri == str(folder.resolve())
     with pytest.warns(UserWarning, match="include_probabilities"):
         wrapped = bspark.load_spark_model(folder, need_probabilities=True)

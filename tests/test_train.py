@@ -77,6 +77,19 @@ def test_train_logs_registers_promotes_and_exports(labelled, tracking_uri, tmp_p
 
 
 @pytest.mark.slow
+def test_champion_comparison_leaves_no_download_behind(labelled, tracking_uri, tmp_path, private_tmp):
+    """New data (another digest): the champion is downloaded and scored on it; nothing stays in the temp
+    folder, whichever way the comparison goes."""
+    first = train(config_for(labelled, tmp_path), reports_dir=tmp_path / "r1")
+    other = tmp_path / "other.csv"
+    pd.read_csv(labelled).iloc[1:].to_csv(other, index=False)
+    second = train(config_for(other, tmp_path), reports_dir=tmp_path / "r2")
+    assert first.promoted and second.model_version == "2"
+    assert "champion scored on this data" in second.promotion_reason
+    assert list(private_tmp.iterdir()) == [], "the champion's download (or any temporary folder) was left behind"
+
+
+@pytest.mark.slow
 def test_search_runs_nested_candidates(labelled, tracking_uri, tmp_path):
     from mlflow import MlflowClient
 

@@ -32,6 +32,7 @@ from .schema import (
     predictions_frame,
     required_columns,
 )
+from .text import mask_pii
 
 __all__ = ["CaseAggregator", "ScoreSummary", "cases_output_path", "pick_text_column", "run_score", "score_file"]
 
@@ -95,6 +96,7 @@ class ChunkJob:
     out_encoding: str
     case_column: str | None = None
     time_column: str | None = None
+    mask_output: bool = False
 
 
 def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
@@ -102,7 +104,10 @@ def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
     table need."""
     model = _worker_model(job.model_path)
     preds = model.predict(chunk[job.text_column].tolist(), strategy=job.strategy)
-    out = join_output(chunk if job.keep is None else chunk[job.keep], predictions_frame(preds, strategy=job.strategy))
+    kept = chunk if job.keep is None else chunk[job.keep]
+    if job.mask_output and job.text_column in kept.columns:
+        kept = mask_text_column(kept, job.text_column)
+    out = join_output(kept, predictions_frame(preds, strategy=job.strategy))
     if len(out) != len(chunk):  # the promise this module makes; never trade it for speed
         raise RuntimeError(f"rows {chunk.index[0]}–{chunk.index[-1]}: {len(chunk)} in, {len(out)} out")
     scored = ScoredChunk(
@@ -122,6 +127,12 @@ def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
     return scored
 
 
+def mask_text_column(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``frame`` with ``column``'s notes masked (``--mask-output``); missing cells stay missing."""
+    notes = frame[column]
+    return frame.assign(**{column: notes.where(notes.isna(), notes.map(mask_pii, na_action="ignore"))})
+
+
 def score_file(
     model_path: str | Path,
     input_path: str | Path,
@@ -139,6 +150,7 @@ def score_file(
     recency_decay: float = 0.8,
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
+    mask_output: bool = False,
 ) -> ScoreSummary:
     """Score ``input_path`` (a local model folder) into ``output_path`` (format from the extension); with
     ``case_column`` also ``OUTPUT.cases.<ext>`` by the rule in ``cases``."""
@@ -161,7 +173,9 @@ def score_file(
     chunks = iter_table(input_path, chunk_size=chunk_size, encoding=encoding, columns=needed)
     start = time.perf_counter()
     with TableWriter(output_path, encoding=output_encoding, overwrite=overwrite) as writer:
-        job = ChunkJob(model_dir, text_column, keep, strategy, writer.fmt, output_encoding, case_column, time_column)
+        job = ChunkJob(
+            model_dir, text_column, keep, strategy, writer.fmt, output_encoding, case_column, time_column, mask_output
+        )
         for scored in _scored(job, chunks, jobs):
             if scored.payload is not None:
                 writer.write_encoded(scored.payload, scored.columns, scored.rows)
@@ -218,6 +232,7 @@ def run_score(
     overwrite: bool = False,
     quiet: bool = False,
     tracking_uri: str | None = None,
+    mask_output: bool = False,
 ) -> ScoreSummary:
     """``score_file`` with defaults from the scoring config, a model from a path or URI (a registry model's
     download is removed afterwards), and a progress bar on a terminal."""
@@ -235,6 +250,7 @@ def run_score(
         time_column=time_column,
         recency_decay=cfg.recency_decay,
         overwrite=overwrite,
+        mask_output=mask_output,
     )
     with fetched_bundle(model, tracking_uri) as model_dir:
         try:

@@ -7,6 +7,11 @@ folders down in an exported MLflow model folder, or behind a ``models:/``, ``run
 
 A registry model is downloaded into a temporary folder that is removed before ``fetched_bundle`` returns
 control: whatever a model keeps from its bundle after that is in memory.
+
+An MLflow model folder is code (MLflow runs the loader its ``MLmodel`` names and imports its ``code/``):
+``verified_model`` / ``verified_folder`` hand one over only once it matches its SHA-256 manifest
+(``manifest``). Anticipated failures (unknown URI or alias, a file the loader refuses) are one
+``ModelLoadError`` line naming the path or URI.
 """
 
 from __future__ import annotations
@@ -15,13 +20,16 @@ import contextlib
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .config import resolve_tracking_uri
+from .errors import ModelLoadError
 from .labels import LabelSet, load_labels
+from .manifest import verify_manifest
 from .scorer import SCORER_FILE, LinearScorer
 
 BUNDLE_FILES = ("pipeline.skops", "labels.yaml", "meta.json")
@@ -93,10 +101,15 @@ def download(model_uri: str, tracking_uri: str, dst: str | Path) -> Path:
     """A copy of a registry or run model in ``dst`` (MLflow is imported only here: it costs more than a
     prediction, and a local folder never needs it)."""
     import mlflow
+    from mlflow.exceptions import MlflowException
 
-    return Path(
-        mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(dst), tracking_uri=tracking_uri)
-    )
+    try:
+        return Path(
+            mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(dst), tracking_uri=tracking_uri)
+        )
+    except MlflowException as exc:
+        reason = (str(exc.message if hasattr(exc, "message") else exc).splitlines() or [""])[0][:200]
+        raise ModelLoadError(f"{model_uri}: not found in the model registry at {tracking_uri} ({reason})") from None
 
 
 @contextlib.contextmanager
@@ -108,6 +121,40 @@ def fetched_bundle(location: str | Path | None = None, tracking_uri: str | None 
         return
     with tempfile.TemporaryDirectory(prefix="borrower-typing-model-") as tmp:
         yield find_bundle(download(location, resolve_tracking_uri(tracking_uri), tmp))
+
+
+def verified_folder(path: str | Path) -> Path:
+    """The MLflow model folder at (or one level under) ``path``, checked against its manifest: what may be
+    handed to MLflow (``ManifestError`` otherwise)."""
+    folder = verify_manifest(path)
+    if not (folder / "MLmodel").is_file():
+        raise ModelLoadError(f"{folder}: not an MLflow model folder (no MLmodel)")
+    return folder
+
+
+@contextlib.contextmanager
+def verified_model(location: str | Path | None = None, tracking_uri: str | None = None) -> Iterator[Path]:
+    """``verified_folder`` of a path or URI for the ``with`` block: a URI is downloaded once (MLflow is then
+    handed that checked copy, never the URI to fetch again) into a temporary folder removed after it."""
+    location = str(location or default_model_location())
+    if not is_model_uri(location):
+        yield verified_folder(location)
+        return
+    with tempfile.TemporaryDirectory(prefix="borrower-typing-model-") as tmp:
+        yield verified_folder(download(location, resolve_tracking_uri(tracking_uri), tmp))
+
+
+@contextlib.contextmanager
+def _refusing(directory: Path) -> Iterator[None]:
+    """A bundle file the loader refuses (a pickle, an untrusted type, a damaged file) as one line."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise
+    except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile) as exc:
+        # skops' UntrustedTypesFoundException is a TypeError; np.load refusing a pickle a ValueError.
+        reason = (str(exc).splitlines() or [""])[0][:200] or type(exc).__name__
+        raise ModelLoadError(f"{directory}: refusing to load this model ({reason})") from None
 
 
 def load_pipeline(source: Path | bytes) -> Any:
@@ -123,16 +170,18 @@ def read_bundle(directory: str | Path, labels: LabelSet | None = None, in_memory
     """Read a bundle folder. ``in_memory``: keep the pipeline's bytes instead of the folder's path (for a
     folder about to be removed); otherwise the pipeline is read from the folder on first use."""
     directory = find_bundle(directory)
-    meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
-    labels = labels or load_labels(directory / "labels.yaml")
-    scorer = LinearScorer.load(directory / SCORER_FILE) if (directory / SCORER_FILE).is_file() else None
-    path = directory / PIPELINE_FILE
-    source: Path | bytes = path.read_bytes() if in_memory else path
+    with _refusing(directory):
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+        labels = labels or load_labels(directory / "labels.yaml")
+        scorer = LinearScorer.load(directory / SCORER_FILE) if (directory / SCORER_FILE).is_file() else None
+        path = directory / PIPELINE_FILE
+        source: Path | bytes = path.read_bytes() if in_memory else path
     cache: list[Any] = []
 
     def pipeline() -> Any:
         if not cache:
-            cache.append(load_pipeline(source))
+            with _refusing(directory):
+                cache.append(load_pipeline(source))
         return cache[0]
 
     if scorer is None:

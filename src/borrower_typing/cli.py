@@ -14,8 +14,10 @@ from typing import Annotated, Literal
 
 import typer
 
+from .cli_models import models_app
 from .config import ConfigError, load_score_config, load_train_config, resolve_tracking_uri
-from .errors import DataError
+from .errors import DataError, ModelLoadError
+from .labelling.cli import label_app
 from .labels import LabelsError, UnknownLabelError, load_labels
 
 app = typer.Typer(
@@ -28,6 +30,8 @@ data_app = typer.Typer(help="Check labelled data before training.", no_args_is_h
 app.add_typer(data_app, name="data")
 labels_app = typer.Typer(help="Check an edited labels file.", no_args_is_help=True)
 app.add_typer(labels_app, name="labels")
+app.add_typer(models_app, name="models")
+app.add_typer(label_app, name="label")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Training config (YAML). Default: configs/train.yaml if present.")
@@ -52,7 +56,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 def _errors():
     """Known user errors end with one clear line and exit code 2, not a traceback."""
-    return (ConfigError, DataError, LabelsError, UnknownLabelError, FileNotFoundError, KeyError)
+    return (ConfigError, DataError, LabelsError, UnknownLabelError, ModelLoadError, FileNotFoundError, KeyError)
 
 
 def _config_path(given: Path | None, default: Path) -> Path | None:
@@ -70,7 +74,10 @@ def _tracking_uri(configured: str | None = None) -> str:
 @app.command()
 def train(
     config: ConfigOpt = None,
-    data: Annotated[Path | None, typer.Option(help="Labelled CSV/GB18030 CSV/xlsx/Parquet/JSONL file.")] = None,
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(help="Labelled CSV/GB18030 CSV/xlsx/Parquet/JSONL file; repeat to train on several sources."),
+    ] = None,
     text_column: Annotated[str | None, typer.Option(help="Column with the note text.")] = None,
     label_column: Annotated[str | None, typer.Option(help="Column with labels (slugs or Chinese names).")] = None,
     group_column: Annotated[str | None, typer.Option(help="Column held out one value at a time ('' for none).")] = None,
@@ -83,7 +90,8 @@ def train(
     from .train import train as run_train
 
     given = {
-        "data.path": str(data) if data else None,
+        "data.path": str(data[0]) if data else None,
+        "data.sources": [str(p) for p in data[1:]] if data else None,
         "data.text_column": text_column,
         "data.label_column": label_column,
     }
@@ -192,6 +200,9 @@ def score(
     output_encoding: Annotated[str, typer.Option(help="Output CSV encoding.")] = "utf-8-sig",
     no_strategy: Annotated[bool, typer.Option("--no-strategy", help="Leave the strategy text out.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")] = False,
+    mask_output: Annotated[
+        bool, typer.Option("--mask-output", help="Write the note with phone/ID/card numbers and e-mails masked.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
     engine: Annotated[Literal["local", "spark"], typer.Option(help="spark: see docs/spark.md.")] = "local",
     spark_master: Annotated[str, typer.Option(help="Spark master for a new session.")] = "local[2]",
@@ -200,7 +211,7 @@ def score(
     """Score a whole export; every input row comes out, in order, with its prediction."""
     ids = [c.strip() for c in id_columns.split(",")] if id_columns else None
     common = dict(model=model, text_column=text_column, id_columns=ids, case_column=case_column, encoding=encoding)
-    common |= dict(time_column=time_column, strategy=not no_strategy, overwrite=overwrite)
+    common |= dict(time_column=time_column, strategy=not no_strategy, overwrite=overwrite, mask_output=mask_output)
     try:
         common |= dict(
             config=load_score_config(_config_path(config, DEFAULT_SCORE_CONFIG)), tracking_uri=_tracking_uri()
@@ -221,6 +232,24 @@ def score(
         from .console import render_summary
 
         render_summary(summary)
+
+
+@app.command()
+def serve(
+    model: Annotated[str, typer.Option("--model", "-m", help="Model folder or models:/ URI.")] = (
+        "models:/borrower-typing@champion"
+    ),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 5001,
+) -> None:
+    """Serve a model over HTTP (`mlflow models serve`) after checking it against its SHA-256 manifest."""
+    from .server import serve_model
+
+    try:
+        code = serve_model(model, host, port, _tracking_uri())
+    except _errors() as exc:
+        _fail(str(exc))
+    raise typer.Exit(code)
 
 
 @data_app.command("validate")

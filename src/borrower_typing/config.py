@@ -37,6 +37,10 @@ class DataConfig(_Strict):
         "style", description="Column whose values are held out one at a time (leave-one-group-out)."
     )
     encoding: str | None = None
+    sources: list[Path] = Field(
+        default_factory=list, description="More labelled files with the same columns (e.g. labels from Label Studio)."
+    )
+    provenance_column: str = Field("provenance", description="Column naming each row's file (its stem).")
 
 
 class TokenizerConfig(_Strict):

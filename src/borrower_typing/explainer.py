@@ -16,6 +16,7 @@ PLACEHOLDER_DISPLAY = {
     "PHONE": "[电话]",
     "IDNO": "[证件号]",
     "CARDNO": "[卡号]",
+    "EMAIL": "[邮箱]",
     "NAME": "[姓名]",
     "AMT": "[金额]",
     "DATE": "[日期]",

@@ -16,6 +16,7 @@ from sklearn.pipeline import FeatureUnion
 
 from .config import FeaturesConfig, TokenizerConfig, VectorizerConfig
 from .ngrams import KeyIndex, char_counts, char_index, word_counts, word_index
+from .pii import looks_like_number
 from .registers import table_with
 from .text import normalize, texts_of
 from .tokenize import Tokenizer, make_tokenizer
@@ -71,7 +72,7 @@ class CompactTfidfVectorizer(TfidfVectorizer):
         """At transform time (fixed vocabulary) count faster than scikit-learn's per-note Python counter;
         the matrix is the same (tests compare them on the whole corpus)."""
         if not fixed_vocab:
-            return super()._count_vocab(raw_documents, fixed_vocab)
+            return _without_numbers(*super()._count_vocab(raw_documents, fixed_vocab))
         docs = list(raw_documents)
         if self._plain_char_analyzer():
             return self.vocabulary_, self._char_counts(docs)
@@ -144,6 +145,17 @@ class CompactTfidfVectorizer(TfidfVectorizer):
         if isinstance(vocab, np.ndarray):
             state["vocabulary_"] = {str(t): i for i, t in enumerate(vocab.tolist())}
         super().__setstate__(state)
+
+
+def _without_numbers(vocabulary: dict[str, int], X: sparse.csr_matrix) -> tuple[dict[str, int], sparse.csr_matrix]:
+    """The fit-time guard: a term holding a long digit run (an ID, card or phone number masking missed, or a
+    case number) never enters the vocabulary, so no saved model file can hold one."""
+    dropped = {col for term, col in vocabulary.items() if looks_like_number(term)}
+    if not dropped:
+        return vocabulary, X
+    kept = sorted((col, term) for term, col in vocabulary.items() if col not in dropped)
+    X = X[:, [col for col, _ in kept]]
+    return {term: i for i, (_, term) in enumerate(kept)}, X
 
 
 def _vectorizer(cfg: VectorizerConfig, **kwargs: object) -> TfidfVectorizer:

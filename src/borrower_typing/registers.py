@@ -24,7 +24,7 @@ SYSTEM_TOKENS = (SYS_FAIL, SYS_CALL, SYS_SMS, SYS_LINE)
 SYSTEM_DISPLAY = {SYS_FAIL: "[未接通]", SYS_CALL: "[通话记录]", SYS_SMS: "[短信回执]", SYS_LINE: "[系统记录]"}
 # Words that case folding and the shorthand table leave alone: the placeholders text.py writes (a test holds
 # this equal to text.PLACEHOLDERS) and the system tokens.
-PROTECTED = ("PHONE", "IDNO", "CARDNO", "NAME", "AMT", "DATE", "TIME", *SYSTEM_TOKENS)
+PROTECTED = ("PHONE", "IDNO", "CARDNO", "EMAIL", "NAME", "AMT", "DATE", "TIME", *SYSTEM_TOKENS)
 
 _PREFIX = (
     r"(?:\[\s*(?:系统|系統|sys|system|auto|自动)\s*\]|【\s*(?:系统|系統|自动)\s*】|系统(?:提示|记录|消息)?\s*[:：])"
@@ -215,7 +215,14 @@ def to_common(text: str, table: ShorthandTable | None = None) -> str:
     """A cleaned note (NFKC, whitespace folded) in the common register: Simplified characters, system lines as
     tokens, shorthand in Chinese, Latin words case-folded."""
     table = load_table() if table is None else table
-    return fold_case(table.apply(reduce_system_lines(to_simplified(text))))
+    return from_simplified(to_simplified(text), table)
+
+
+def from_simplified(text: str, table: ShorthandTable | None = None) -> str:
+    """``to_common`` of a note already in Simplified characters (and masked: the shorthand table must never
+    split an e-mail address such as cust@… before masking sees it)."""
+    table = load_table() if table is None else table
+    return fold_case(table.apply(reduce_system_lines(text)))
 
 
 # --- evidence in the collector's own words -------------------------------------------------------------

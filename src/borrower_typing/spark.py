@@ -51,6 +51,7 @@ from .spark_io import (
     write_output,
 )
 from .spark_model import PROBABILITIES_PARAM, SparkModel, cleanup, load_spark_model
+from .text import mask_pii
 from .tracking import using_tracking_uri
 
 if TYPE_CHECKING:
@@ -256,6 +257,7 @@ def run_score_spark(
     overwrite: bool = False,
     config: ScoreConfig | None = None,
     tracking_uri: str | None = None,
+    mask_output: bool = False,
 ) -> SparkScoreSummary:
     """``borrower-typing score --engine spark``: read, score, write (and the per-case table), on Spark.
 
@@ -268,7 +270,7 @@ def run_score_spark(
     with quiet_pandas_warning():
         return _run(
             input_path, output_path, model, text_column, id_columns, case_column, time_column, spark_master,
-            partitions, encoding, strategy, overwrite, config or ScoreConfig(), tracking_uri,
+            partitions, encoding, strategy, overwrite, config or ScoreConfig(), tracking_uri, mask_output,
         )  # fmt: skip
 
 
@@ -287,6 +289,7 @@ def _run(
     overwrite: bool,
     cfg: ScoreConfig,
     tracking_uri: str | None,
+    mask_output: bool = False,
 ) -> SparkScoreSummary:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -325,6 +328,8 @@ def _run(
         output_columns = [c for c in scored.columns if c not in extra and not c.startswith("p_")]
         notes = scored.select(*[F.col(f"`{c}`") for c in [*output_columns, SEQ]])
         notes = with_strategy(notes, spark_model) if strategy else notes
+        if mask_output and text_column in output_columns:  # --mask-output: the masked note, not the raw one
+            notes = notes.withColumn(text_column, F.udf(mask_pii, "string")(F.col(f"`{text_column}`")))
         write_output(spark, notes, target, overwrite, order_column=SEQ, partitions=n)
         # input/output stay strings: Path would fold hdfs:// and s3a:// into one slash.
         summary = SparkScoreSummary(source, target, master=spark.sparkContext.master, partitions=n)  # type: ignore[arg-type]

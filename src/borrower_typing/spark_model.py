@@ -1,5 +1,6 @@
-"""The model as Spark sees it: a pyfunc model URI for ``mlflow.pyfunc.spark_udf`` and the little the driver
-needs besides (classes, labels, review threshold). Bundles are found through ``bundle``.
+"""The model as Spark sees it: a pyfunc model folder for ``mlflow.pyfunc.spark_udf`` (checked against its
+manifest) and the little the driver needs besides (classes, labels, review threshold). Bundles are found,
+downloaded and verified through ``bundle``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .bundle import default_model_location, fetched_bundle, find_bundle, is_model_uri, local_bundle
+from .bundle import default_model_location, download, find_bundle, is_model_uri, local_bundle, verified_folder
 from .config import resolve_tracking_uri
 from .labels import LabelSet, load_labels
 from .schema import mlflow_signature
-from .tracking import using_tracking_uri
 
 PROBABILITIES_PARAM = "include_probabilities"
 _WRAPPER_PREFIX = "borrower-typing-pyfunc-"
@@ -41,48 +41,48 @@ class SparkModel:
 def load_spark_model(
     model: str | Path | None = None, tracking_uri: str | None = None, need_probabilities: bool = False
 ) -> SparkModel:
-    """Resolve ``model`` to a pyfunc model URI for ``spark_udf`` plus the metadata the driver needs.
+    """Resolve ``model`` to a pyfunc model folder for ``spark_udf`` plus the metadata the driver needs.
 
-    ``models:/…``, ``runs:/…`` go to ``spark_udf`` as they are (only ``MLmodel``, ``meta.json`` and
-    ``labels.yaml`` are fetched here). A local folder goes through ``bundle.local_bundle``; an exported
-    MLflow model folder (``models/borrower-typing``) is used as it is. A bare bundle folder (what
+    Every MLflow model folder is checked against its SHA-256 manifest first (``manifest.ManifestError``
+    otherwise; ``bundle.verified_folder``): ``models:/…``, ``runs:/…`` are downloaded once, checked, and that
+    copy goes to ``spark_udf`` (never the URI, which it would fetch again itself); an exported MLflow model
+    folder (``models/borrower-typing``) is checked and used as it is. A bare bundle folder (what
     ``TypingModel.save`` writes), or a model logged before the ``include_probabilities`` param existed when
     probabilities are needed, is wrapped as a pyfunc model of the same bundle in a temporary folder
-    (``wrap_bundle``): same weights, same numbers. ``cleanup`` removes that folder.
+    (``wrap_bundle``): same weights, same numbers. ``cleanup`` removes a download or wrapper.
     """
     location = str(model or default_model_location())
     if is_model_uri(location):
-        import mlflow  # a registry URI only: MLflow costs seconds to import
-
-        uri = resolve_tracking_uri(tracking_uri)
-        with using_tracking_uri(uri):  # get_model_info has no tracking_uri argument
-            info = mlflow.models.get_model_info(location)
-        params = _param_names(info.signature)
-        if need_probabilities and PROBABILITIES_PARAM not in params:
-            with fetched_bundle(location, uri) as downloaded:  # removed once the wrapper holds its copy
-                return _wrapped(downloaded, reason=f"{location} predates it")
-        data = info.flavors["python_function"]["data"]
-        with tempfile.TemporaryDirectory(prefix="borrower-typing-meta-") as tmp:
-            got = [
-                Path(
-                    mlflow.artifacts.download_artifacts(
-                        artifact_uri=f"{location}/{data}/{name}", dst_path=tmp, tracking_uri=uri
-                    )
-                )
-                for name in ("meta.json", "labels.yaml")
-            ]
-            return _spark_model(location, got[0].parent, params)  # both land in <tmp>/<data>/
+        return _downloaded_model(location, resolve_tracking_uri(tracking_uri), need_probabilities)
     bundle = local_bundle(location).resolve()
     root = Path(location).resolve()
     folder = next((d for d in (bundle, *bundle.parents) if (d / "MLmodel").is_file() and d.is_relative_to(root)), None)
     if folder is None:
         return _wrapped(bundle, reason=None)
-    from mlflow.models import Model  # an MLflow model folder only
+    # MLflow will run what this folder's MLmodel names and import its code/: only a folder matching its manifest.
+    return _from_folder(verified_folder(folder), bundle, need_probabilities)
+
+
+def _from_folder(folder: Path, bundle: Path, need_probabilities: bool, download: Path | None = None) -> SparkModel:
+    from mlflow.models import Model  # an MLflow model folder only: MLflow costs seconds to import
 
     params = _param_names(Model.load(str(folder)).signature)
     if need_probabilities and PROBABILITIES_PARAM not in params:
-        return _wrapped(bundle, reason=f"{folder} predates it")
+        return _wrapped(bundle, reason=f"{folder} predates it", download=download)
     return _spark_model(str(folder), bundle, params)
+
+
+def _downloaded_model(location: str, tracking_uri: str, need_probabilities: bool) -> SparkModel:
+    """A registry model downloaded once into ``<temporary folder>/model`` (what ``cleanup`` removes) and
+    checked against its manifest."""
+    copy = Path(tempfile.mkdtemp(prefix=_WRAPPER_PREFIX)) / "model"
+    try:
+        copy.mkdir()
+        folder = verified_folder(download(location, tracking_uri, copy))
+        return _from_folder(folder, find_bundle(folder), need_probabilities, download=copy.parent)
+    except BaseException:
+        shutil.rmtree(copy.parent, ignore_errors=True)
+        raise
 
 
 def _param_names(signature: Any) -> frozenset[str]:
@@ -97,7 +97,7 @@ def _spark_model(uri: str, bundle: Path, params: frozenset[str]) -> SparkModel:
     return SparkModel(uri, tuple(meta["classes"]), labels, float(meta.get("threshold", 0.0)), params)
 
 
-def _wrapped(bundle: Path, reason: str | None) -> SparkModel:
+def _wrapped(bundle: Path, reason: str | None, download: Path | None = None) -> SparkModel:
     if reason:
         warnings.warn(
             f"the model's signature has no {PROBABILITIES_PARAM!r} param ({reason}); scoring through a pyfunc "
@@ -105,6 +105,8 @@ def _wrapped(bundle: Path, reason: str | None) -> SparkModel:
             stacklevel=3,
         )
     folder = wrap_bundle(bundle, Path(tempfile.mkdtemp(prefix=_WRAPPER_PREFIX)) / "model")
+    if download is not None:  # the wrapper holds a copy of the bundle: drop the download
+        shutil.rmtree(download, ignore_errors=True)
     return _spark_model(str(folder), find_bundle(folder), frozenset({"include_strategy", PROBABILITIES_PARAM}))
 
 
@@ -127,7 +129,7 @@ def wrap_bundle(bundle: str | Path, path: str | Path) -> Path:
 
 
 def cleanup(model: SparkModel) -> None:
-    """Remove a temporary pyfunc wrapper (``spark_udf`` has taken its own copy by now)."""
+    """Remove a temporary pyfunc wrapper or registry download (``spark_udf`` has taken its own copy by now)."""
     folder = Path(model.uri)
     if folder.name == "model" and folder.parent.name.startswith(_WRAPPER_PREFIX):
         shutil.rmtree(folder.parent, ignore_errors=True)

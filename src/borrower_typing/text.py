@@ -1,7 +1,7 @@
 """Normalisation and masking of raw note text: the first step for every note, before tokens or logs.
 
 Two entry points:
-- ``mask_pii`` replaces phone, ID-card and bank-card numbers (whole or partly masked) with placeholders; it is
+- ``mask_pii`` replaces phone, ID-card and bank-card numbers (however written) and e-mails with placeholders; it is
   what may be shown, logged or written to MLflow.
 - ``normalize`` is what the model sees: NFKC, whitespace folded, the registers mapped onto one (Traditional to
   Simplified, system lines to tokens, English shorthand to Chinese: see ``registers``), personal data masked,
@@ -18,40 +18,12 @@ import weakref
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from .registers import ShorthandTable, load_table, to_common
+from .pii import CARD, EMAIL, IDNO, PHONE, mask_numbers
+from .registers import ShorthandTable, from_simplified, load_table, to_simplified
 
 # Placeholders are ASCII words so both tokenisers keep them whole, and upper case so no note collides with them.
-PHONE, IDNO, CARD, NAME, AMOUNT, DATE, TIME = "PHONE", "IDNO", "CARDNO", "NAME", "AMT", "DATE", "TIME"
-PLACEHOLDERS = (PHONE, IDNO, CARD, NAME, AMOUNT, DATE, TIME)
-
-_MASK = r"[*＊xX×#]"
-_D = r"[0-9]"
-# Only digits bound a number: letters next to one (13912345678abc, ID440101…) must not shield it from masking.
-_NOT_DIGIT_BEFORE = r"(?<![0-9])"
-_NOT_DIGIT_AFTER = r"(?![0-9])"
-
-# ID card: 18 chars (17 digits + digit/X) or 15 digits, possibly with a masked middle (4401**********1234).
-_ID_RE = re.compile(
-    _NOT_DIGIT_BEFORE
-    + rf"(?:{_D}{{6}}(?:19|20){_D}{{2}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]{_D}|3[01]){_D}{{3}}[0-9Xx]"
-    + rf"|{_D}{{4,6}}{_MASK}{{6,12}}{_D}{{3}}[0-9Xx])"
-    + _NOT_DIGIT_AFTER
-)
-# Mobile numbers: 1[3-9]x xxxx xxxx with optional separators or masked middle, optional +86.
-_PHONE_RE = re.compile(
-    _NOT_DIGIT_BEFORE + rf"(?:\+?86[- ]?)?1[3-9]{_D}[- ]?(?:{_D}{{4}}|{_MASK}{{4}})[- ]?{_D}{{4}}" + _NOT_DIGIT_AFTER
-)
-# Landlines like 0755-12345678 and service numbers are left alone on purpose: 12378, 12315 are signals.
-_LANDLINE_RE = re.compile(_NOT_DIGIT_BEFORE + rf"0{_D}{{2,3}}-{_D}{{7,8}}" + _NOT_DIGIT_AFTER)
-# Bank cards: 16–19 digits, plain, grouped by spaces/dashes, or masked in the middle.
-_CARD_RE = re.compile(
-    _NOT_DIGIT_BEFORE
-    + rf"(?:{_D}{{4}}[- ]?){{3}}{_D}{{4,7}}"
-    + rf"|{_NOT_DIGIT_BEFORE}{_D}{{4,6}}{_MASK}{{4,12}}{_D}{{4}}"
-    + _NOT_DIGIT_AFTER
-)
-# Masked card tails that collectors write: 尾号6621 / 卡号后四位 6621.
-_TAIL_RE = re.compile(r"(尾号|后四位|末四位)\s*[:：]?\s*[0-9]{3,4}")
+NAME, AMOUNT, DATE, TIME = "NAME", "AMT", "DATE", "TIME"
+PLACEHOLDERS = (PHONE, IDNO, CARD, EMAIL, NAME, AMOUNT, DATE, TIME)
 
 _CN_NUM = "零〇一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟"
 _AMOUNT_RE = re.compile(
@@ -100,22 +72,12 @@ def clean(text: str) -> str:
 
 
 def mask_pii(text: object) -> str:
-    """Replace ID, phone and card numbers (full or partly masked) with placeholders.
+    """Replace ID, phone and card numbers (however written, full or partly masked) and e-mail addresses with
+    placeholders (see ``pii``).
 
     Safe to log: this is the only form of a note that leaves the process (MLflow, reports, label audit).
     """
-    return _mask(clean(as_text(text)))
-
-
-def _mask(text: str) -> str:
-    """``mask_pii`` of an already cleaned note."""
-    if not _DIGIT_RE.search(text):  # every pattern below needs a digit
-        return text
-    text = _ID_RE.sub(IDNO, text)
-    text = _PHONE_RE.sub(PHONE, text)
-    text = _LANDLINE_RE.sub(PHONE, text)
-    text = _CARD_RE.sub(CARD, text)
-    return _TAIL_RE.sub(lambda m: m.group(1) + CARD, text)
+    return mask_numbers(clean(as_text(text)))
 
 
 # Sentence marks that no pattern above can span (amounts keep their commas, dates their dots and dashes, times
@@ -189,9 +151,9 @@ def normalize(text: object, table: ShorthandTable | None = None) -> str:
 
 def normalize_sentence(text: object, table: ShorthandTable | None = None) -> str:
     """``normalize`` without the sentence split: registers mapped, masking, then the typed placeholders."""
-    # Cleaned once: the register mapping keeps a cleaned note clean (it only adds single spaces), so the
-    # masking step need not clean it again.
-    text = _mask(to_common(clean(as_text(text)), table))
+    # Cleaned once (the register mapping only adds single spaces); Simplified first, so 尾號 masks like 尾号;
+    # masked before the shorthand table can touch an e-mail address (cust@…).
+    text = from_simplified(mask_numbers(to_simplified(clean(as_text(text)))), table)
     if "*" in text:
         text = _NAME_RE.sub(f" {NAME} ", text)
     if _DIGIT_RE.search(text):

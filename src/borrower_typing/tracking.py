@@ -19,6 +19,7 @@ import pandas as pd
 
 from .bundle import download
 from .config import DEFAULT_TRACKING_URI, resolve_tracking_uri
+from .manifest import MANIFEST, verify_manifest, write_manifest
 from .schema import mlflow_signature
 from .serving import TypingPyfunc
 
@@ -120,10 +121,24 @@ def pyfunc_spec(model: Any, bundle_dir: Path) -> dict[str, Any]:
 
 
 def log_model(mlflow: Any, model: Any, bundle_dir: Path, registered_name: str | None, tags: dict[str, str]):
-    """Log the model as a pyfunc in the active run and register it; returns ModelInfo."""
-    return mlflow.pyfunc.log_model(
+    """Log the model as a pyfunc in the active run, with its SHA-256 manifest, and register it; returns
+    ModelInfo."""
+    info = mlflow.pyfunc.log_model(
         name="model", registered_model_name=registered_name, tags=tags, **pyfunc_spec(model, bundle_dir)
     )
+    log_manifest(mlflow, info.model_uri, info.model_id)
+    return info
+
+
+def log_manifest(mlflow: Any, model_uri: str, model_id: str) -> None:
+    """Add ``MANIFEST.sha256.json`` to a logged model: computed over the files as MLflow stored them (MLflow
+    writes ``MLmodel`` while logging, so it cannot be computed before)."""
+    from mlflow import MlflowClient
+
+    uri = mlflow.get_tracking_uri()
+    with tempfile.TemporaryDirectory(prefix="borrower-typing-manifest-") as tmp:
+        local = download(model_uri, uri, tmp)
+        MlflowClient(uri).log_model_artifact(model_id, str(write_manifest(local)))
 
 
 def current_champion(uri: str, name: str):
@@ -153,10 +168,16 @@ def tag_version(uri: str, name: str, version: str | int, tags: dict[str, str]) -
 
 
 def export_model(uri: str, model_uri: str, export_dir: str | Path) -> Path:
-    """Replace ``export_dir`` with a local copy of ``model_uri`` (prediction then needs no tracking store)."""
+    """Replace ``export_dir`` with a local copy of ``model_uri`` (prediction then needs no tracking store),
+    checked against its manifest (a model registered before manifests existed gets one written here)."""
     export_dir = Path(export_dir)
     tmp = Path(tempfile.mkdtemp(prefix="export-", dir=export_dir.parent if export_dir.parent.exists() else None))
-    local = download(model_uri, uri, tmp)
+    try:
+        local = download(model_uri, uri, tmp)
+        verify_manifest(local) if (local / MANIFEST).is_file() else write_manifest(local)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if export_dir.exists():
         shutil.rmtree(export_dir)
     export_dir.parent.mkdir(parents=True, exist_ok=True)

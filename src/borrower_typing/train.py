@@ -14,11 +14,12 @@ import pandas as pd
 
 from . import tracking
 from .config import TrainConfig, resolve_tracking_uri, with_overrides
-from .data import DataError, read_table
+from .data import DataError
 from .evaluate import EvaluationResult, choose_threshold, evaluate_pipeline, macro_f1, write_report
 from .labels import LabelSet, load_labels
 from .model import TypingModel
 from .pipeline import build_pipeline
+from .sources import read_sources, source_line, source_metrics
 from .text import mask_pii
 from .tracking import using_tracking_uri
 
@@ -43,10 +44,7 @@ class TrainResult:
 def load_labelled(config: TrainConfig, labels: LabelSet) -> pd.DataFrame:
     """The training table with labels as slugs; stops before training on anything it cannot use."""
     d = config.data
-    df = read_table(d.path, encoding=d.encoding)
-    missing = [c for c in (d.text_column, d.label_column) if c not in df.columns]
-    if missing:
-        raise DataError(f"{d.path}: no column {', '.join(map(repr, missing))}; columns are {list(df.columns)}")
+    df = read_sources(d, labels)  # d.path and d.sources, each checked, with a provenance column
     slugs = df[d.label_column].map(lambda v: labels.try_slug(v) if isinstance(v, str) else None)
     bad = slugs.isna()
     if bad.any():
@@ -56,6 +54,8 @@ def load_labelled(config: TrainConfig, labels: LabelSet) -> pd.DataFrame:
     out = pd.DataFrame({"text": df[d.text_column].fillna("").astype(str), "label": slugs})
     if d.group_column and d.group_column in df.columns:
         out["group"] = df[d.group_column].fillna("").astype(str)
+    if d.sources:  # one file: the table (and its logged digest) stays as it was
+        out["provenance"] = df[d.provenance_column].astype(str)
     present = set(out["label"])
     if len(present) < 2:
         raise DataError(f"{d.path}: at least two labels are needed to train, found {sorted(present)}")
@@ -148,12 +148,15 @@ def _train(
             "evaluation_seconds": eval_seconds,
             "train_rows": float(len(data)),
         }
+        metrics |= source_metrics(evaluation, data)
         names = {t.slug: t.name_zh for t in (*labels.types, labels.none)}
         files = write_report(evaluation, data["text"].tolist(), reports_dir, names, config.evaluation.audit_rows)
         if search_table is not None:
             search_table.to_csv(Path(reports_dir) / "search_results.csv", index=False)
             files["search_results.csv"] = Path(reports_dir) / "search_results.csv"
         say(summary_line(metrics))
+        if by_source := source_line(metrics):
+            say(by_source)
         result = TrainResult(model, evaluation, metrics, threshold, report_files=files, search_results=search_table)
         if mlflow is not None:
             _track(mlflow, run, config, data, result, promote, say)

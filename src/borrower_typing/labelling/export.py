@@ -1,0 +1,105 @@
+"""``label export``: read a raw or scored export, choose the notes to label, write Label Studio tasks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..data import DataError, read_table
+from .selection import SelectionConfig, scored_pool, select
+from .tasks import build_tasks, write_tasks_json, write_tasks_xlsx
+
+if TYPE_CHECKING:
+    from ..model import TypingModel
+
+TEXT_FALLBACKS = ("text", "催记内容", "催收记录", "备注", "内容")
+
+
+@dataclass
+class ExportSummary:
+    path: Path
+    rows: int
+    distinct: int
+    chosen: int
+    why: dict[str, int]
+    model_version: str
+    tasks: list = field(default_factory=list, repr=False)
+
+    def line(self) -> str:
+        why = ", ".join(f"{k} {v}" for k, v in sorted(self.why.items()))
+        return (
+            f"{self.chosen} tasks from {self.rows} rows ({self.distinct} distinct notes) -> {self.path} "
+            f"[{why}]; pre-annotated by model {self.model_version}"
+        )
+
+
+def model_version(model: TypingModel) -> str:
+    """A readable model version for pre-annotations: registry version when known, else training time."""
+    meta = model.meta
+    for key in ("model_version", "registered_version", "version"):
+        if meta.get(key):
+            return f"borrower-typing/{meta[key]}"
+    return f"borrower-typing@{meta.get('trained_at', 'unknown')}"
+
+
+def pick_text_column(columns, text_column: str | None, path: Path) -> str:
+    if text_column:
+        if text_column not in columns:
+            raise DataError(f"{path}: no column {text_column!r}; columns are {list(columns)}")
+        return text_column
+    for name in TEXT_FALLBACKS:
+        if name in columns:
+            return name
+    raise DataError(f"{path}: no text column (tried {', '.join(TEXT_FALLBACKS)}); pass --text-column")
+
+
+def export_tasks(
+    source: str | Path,
+    output: str | Path,
+    model: TypingModel,
+    budget: int,
+    selection: SelectionConfig | None = None,
+    text_column: str | None = None,
+    id_column: str | None = None,
+    label_column: str | None = None,
+    fmt: str = "json",
+    overwrite: bool = False,
+) -> ExportSummary:
+    """Choose ``budget`` notes of ``source`` and write them as tasks (``fmt`` json or xlsx)."""
+    source, output = Path(source), Path(output)
+    if budget < 1:
+        raise DataError(f"--budget must be at least 1, got {budget}")
+    if output.suffix.lower() == ".xlsx":
+        fmt = "xlsx"
+    elif fmt == "xlsx":
+        raise DataError(f"{output}: --format xlsx needs an output name ending in .xlsx")
+    if output.exists() and not overwrite:
+        raise DataError(f"{output}: already exists; pass --overwrite to replace it")
+    df = read_table(source)
+    col = pick_text_column(df.columns, text_column, source)
+    if id_column and id_column not in df.columns:
+        raise DataError(f"{source}: no id column {id_column!r}; columns are {list(df.columns)}")
+    given = None
+    if label_column:
+        if label_column not in df.columns:
+            raise DataError(f"{source}: no label column {label_column!r}; columns are {list(df.columns)}")
+        given = [model.labels.try_slug(v) if isinstance(v, str) and v.strip() else None for v in df[label_column]]
+    texts = df[col].fillna("").astype(str).tolist()
+    pool = scored_pool(model, texts, given)
+    pool["copies"] = pool.groupby("key")["key"].transform("size")
+    chosen = select(pool, budget, lambda rows: model.transform([texts[i] for i in rows]), selection)
+    chosen.index = df.index[chosen.index.to_numpy()]  # back to the file's 1-based row numbers
+    version = model_version(model)
+    ids = df[id_column] if id_column else None
+    tasks = build_tasks(chosen, model.labels, version, source.name, ids)
+    path = write_tasks_xlsx(tasks, model.labels, output) if fmt == "xlsx" else write_tasks_json(tasks, output)
+    return ExportSummary(
+        path=Path(path),
+        rows=len(df),
+        distinct=int((~pool["key"].duplicated()).sum()),
+        chosen=len(tasks),
+        why=chosen["why"].value_counts().to_dict(),
+        model_version=version,
+        tasks=tasks,
+    )
