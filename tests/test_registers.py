@@ -214,3 +214,9 @@ def test_simplified_notes_never_load_opencc():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_masking_sees_notes_before_the_shorthand_table():
+    out = normalize("cust@example.com said PTP, 尾號6621, 客戶電話13812345678")
+    assert "EMAIL" in out and "example" not in out and "6621" not in out and "PHONE" in out
+    assert normalize(out) == out
