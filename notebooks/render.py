@@ -4,7 +4,7 @@ The notebooks are stored without outputs; this is how to read them with results.
 directory at the repository root, in a kernel that is this very interpreter (the project's .venv), and read the
 tracking store from ``$MLFLOW_TRACKING_URI`` (else ``sqlite:///mlflow.db``). Any cell error stops with exit code 1.
 
-    .venv/bin/python notebooks/render.py                        # all three
+    .venv/bin/python notebooks/render.py                        # all of them
     .venv/bin/python notebooks/render.py 03-error-analysis      # one
 """
 
@@ -22,7 +22,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
-NOTEBOOKS = ("01-corpus-exploration", "02-experiments", "03-error-analysis")
+NOTEBOOKS = ("01-corpus-exploration", "02-experiments", "03-error-analysis", "04-batch-monitoring")
 KERNEL_NAME = "borrower-typing-venv"
 
 

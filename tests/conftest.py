@@ -93,3 +93,28 @@ def private_tmp(tmp_path, monkeypatch) -> Path:
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     return folder
+
+
+def _train_profiled(data: Path, work: Path, folds: int = 5) -> Path:
+    """Train through ``train`` itself (its hook makes the reference profile), without tracking; save the model."""
+    from borrower_typing.train import train
+
+    cfg = TrainConfig.model_validate(
+        {"data": {"path": str(data), "group_column": None}, "evaluation": {"cv_folds": folds, "n_jobs": 2}}
+    )
+    return train(cfg, reports_dir=work / "reports", track=False).model.save(work / "model")
+
+
+@pytest.fixture(scope="session")
+def profiled_model_dir(tmp_path_factory) -> Path:
+    """The default configuration trained on the whole corpus, with its reference profile: the default model."""
+    return _train_profiled(CORPUS, tmp_path_factory.mktemp("profiled"))
+
+
+@pytest.fixture(scope="session")
+def half_model(corpus, tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    """A model trained on half of the corpus, and the other half (never seen by it) to build batches from."""
+    work = tmp_path_factory.mktemp("half")
+    seen = corpus.sample(frac=0.5, random_state=1)
+    seen.to_csv(work / "half.csv", index=False)
+    return _train_profiled(work / "half.csv", work, folds=3), corpus.drop(seen.index).reset_index(drop=True)

@@ -17,13 +17,26 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "borrower_typing"
 
 # Lowest first. A module may import modules of its own layer or of a lower one (docs/architecture.md).
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "pii", "registers", "text", "labels", "config", "ngrams", "tokenize", "robustness"),  # foundation
+    ("errors", "pii", "registers", "text", "labels", "config", "ngrams", "tokenize", "vocab", "robustness"),
     ("scorer", "features", "review", "schema", "explainer", "compliance"),  # the numbers, the rules, the output schema
     ("predictor", "manifest", "bundle", "pipeline"),  # texts -> arrays; model folders; the scikit-learn pipeline
-    ("model",),  # TypingModel: predictor + explainer + labels
-    ("predict", "serving", "console", "data", "cases", "validate"),  # API, pyfunc, tables, per-case rule
-    ("tracking", "evaluate", "sources"),  # MLflow; reports; several labelled files with per-source figures
-    ("batch", "explore", "spark_io", "spark_model", "train"),  # engines' parts and jobs
+    ("model", "profile"),  # TypingModel: predictor + explainer + labels
+    (
+        "predict",
+        "serving",
+        "console",
+        "data",
+        "cases",
+        "validate",
+        "monitor_report",
+    ),  # API, pyfunc, tables, per-case rule
+    (
+        "tracking",
+        "evaluate",
+        "sources",
+        "monitor_tracking",
+    ),  # MLflow; reports; several labelled files with per-source figures
+    ("batch", "explore", "spark_io", "spark_model", "train", "monitor"),  # engines' parts and jobs
     ("spark", "server"),  # the Spark engine; the HTTP server
     ("cli", "cli_models", "__main__"),  # the command line
     ("__init__",),  # the package root (lazy attributes only)

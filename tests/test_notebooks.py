@@ -19,7 +19,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
-NOTEBOOKS = ("01-corpus-exploration", "02-experiments", "03-error-analysis")
+CHAMPION_URI = "models:/borrower-typing@champion"
+NOTEBOOKS = ("01-corpus-exploration", "02-experiments", "03-error-analysis", "04-batch-monitoring")
 
 
 def _render_module():
@@ -117,7 +118,8 @@ def test_notebook_executes_top_to_bottom(name, render, store):
     client = MlflowClient(store)
     champion_before = client.get_model_version_by_alias("borrower-typing", "champion").version
     t0 = time.perf_counter()
-    nb = render.execute(NOTEBOOK_DIR / f"{name}.ipynb", env=_env(MLFLOW_TRACKING_URI=store, NOTEBOOK_PROMOTE="1"))
+    env = _env(MLFLOW_TRACKING_URI=store, NOTEBOOK_PROMOTE="1", NOTEBOOK_MONITOR_MODEL=CHAMPION_URI)
+    nb = render.execute(NOTEBOOK_DIR / f"{name}.ipynb", env=env)
     seconds = time.perf_counter() - t0
     print(f"{name}: {seconds:.1f}s")
     text = _outputs_text(nb)
@@ -136,6 +138,8 @@ def test_notebook_executes_top_to_bottom(name, render, store):
             assert f"@champion -> version {champion.version}" in text
     if name == "03-error-analysis":
         assert "out-of-fold predictions" in text and "chosen threshold" in text
+    if name == "04-batch-monitoring":
+        assert "verdict: " in text and "on 300 rows" in text and "type_psi" in text
 
 
 @pytest.mark.slow

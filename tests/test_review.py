@@ -23,3 +23,11 @@ def test_case_review_reasons():
 def test_no_basis_notes_get_the_none_playbook():
     assert all(strategy_key("victim", r) == NONE for r in NO_BASIS_REASONS)
     assert strategy_key("victim", "low_confidence") == "victim" and strategy_key("victim", None) == "victim"
+
+
+def test_out_of_vocabulary_comes_after_too_short_and_before_no_basis():
+    assert note_review_reason("还", False, 0.9, 0.3, 3, vocab_share=0.0, min_vocab_share=0.5) == "too_short"
+    assert note_review_reason("量子纠缠元宇宙", True, 0.9, 0.3, 3, 0.1, 0.5) == "out_of_vocabulary"
+    assert note_review_reason("客户说下周还", False, 0.9, 0.3, 3, 0.6, 0.5) is None
+    assert note_review_reason("客户说下周还", False, 0.9, 0.3, 3, None, 0.5) is None
+    assert "out_of_vocabulary" in NO_BASIS_REASONS

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,7 @@ class ScoreSummary:
     review_counts: Counter = field(default_factory=Counter)
     cases_output: Path | None = None
     cases: int = 0
+    profiles: Any = None  # monitor.BatchProfiles when scoring with monitoring
 
     @property
     def rows_per_second(self) -> float:
@@ -82,6 +84,7 @@ class ScoredChunk:
     proba: np.ndarray | None = None
     cases: list[object] | None = None
     times: list[object] | None = None
+    profiles: Any = None
 
 
 @dataclass
@@ -97,6 +100,8 @@ class ChunkJob:
     case_column: str | None = None
     time_column: str | None = None
     mask_output: bool = False
+    monitor: Any = None  # a MonitorConfig: profile each chunk for monitoring (score --monitor)
+    monitor_by: list[str] = field(default_factory=list)
 
 
 def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
@@ -107,7 +112,8 @@ def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
     kept = chunk if job.keep is None else chunk[job.keep]
     if job.mask_output and job.text_column in kept.columns:
         kept = mask_text_column(kept, job.text_column)
-    out = join_output(kept, predictions_frame(preds, strategy=job.strategy))
+    result = predictions_frame(preds, strategy=job.strategy)
+    out = join_output(kept, result)
     if len(out) != len(chunk):  # the promise this module makes; never trade it for speed
         raise RuntimeError(f"rows {chunk.index[0]}–{chunk.index[-1]}: {len(chunk)} in, {len(out)} out")
     scored = ScoredChunk(
@@ -124,6 +130,8 @@ def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
         scored.proba = np.asarray([[p.probabilities[c] for c in model.classes_] for p in preds], dtype=np.float32)
         scored.cases = chunk[job.case_column].tolist()
         scored.times = chunk[job.time_column].tolist() if job.time_column else None
+    if job.monitor is not None:
+        scored.profiles = _chunk_profiles(model, job, chunk, result)
     return scored
 
 
@@ -131,6 +139,21 @@ def mask_text_column(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """``frame`` with ``column``'s notes masked (``--mask-output``); missing cells stay missing."""
     notes = frame[column]
     return frame.assign(**{column: notes.where(notes.isna(), notes.map(mask_pii, na_action="ignore"))})
+
+
+def check_slices(profiles: Any, monitor: Any, path: Path) -> None:
+    from .monitor import check_slices as check
+
+    check(profiles, monitor, path)
+
+
+def _chunk_profiles(model: TypingModel, job: ChunkJob, chunk: pd.DataFrame, result: pd.DataFrame) -> Any:
+    """The monitoring profile of a scored chunk, made where the chunk was scored (no reading back)."""
+    from .monitor import profile_chunk, token_rows
+
+    frame = result.assign(**{c: chunk[c] for c in job.monitor_by})
+    rows = np.asarray(chunk.index, dtype=np.int64)
+    return profile_chunk(model, frame, chunk[job.text_column].tolist(), job.monitor_by, token_rows(rows, job.monitor))
 
 
 def score_file(
@@ -151,6 +174,8 @@ def score_file(
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
     mask_output: bool = False,
+    monitor: Any = None,
+    monitor_by: list[str] | None = None,
 ) -> ScoreSummary:
     """Score ``input_path`` (a local model folder) into ``output_path`` (format from the extension); with
     ``case_column`` also ``OUTPUT.cases.<ext>`` by the rule in ``cases``."""
@@ -162,7 +187,9 @@ def score_file(
         raise DataError(f"{input_path}: no rows to score")
     columns = list(head.columns)
     text_column = pick_text_column(columns, text_column, text_fallbacks or ["text"], input_path)
-    needed = required_columns(text_column, id_columns, case_column, time_column)
+    needed = list(
+        dict.fromkeys([*required_columns(text_column, id_columns, case_column, time_column), *(monitor_by or [])])
+    )
     check_columns(columns, needed, input_path)
     keep = kept_columns(id_columns)
     cases_path = cases_output_path(output_path) if case_column else None
@@ -176,6 +203,7 @@ def score_file(
         job = ChunkJob(
             model_dir, text_column, keep, strategy, writer.fmt, output_encoding, case_column, time_column, mask_output
         )
+        job.monitor, job.monitor_by = monitor, list(monitor_by or [])
         for scored in _scored(job, chunks, jobs):
             if scored.payload is not None:
                 writer.write_encoded(scored.payload, scored.columns, scored.rows)
@@ -186,6 +214,11 @@ def score_file(
             summary.review_counts.update(r for r in scored.reasons if r)
             if agg is not None:
                 agg.add(scored.cases, scored.proba, scored.reasons, scored.times)
+            if scored.profiles is not None:
+                summary.profiles = (
+                    scored.profiles if summary.profiles is None else summary.profiles.merge(scored.profiles)
+                )
+                check_slices(summary.profiles, monitor, input_path)
             if progress:
                 progress(scored.rows)
     if agg is not None:
@@ -231,6 +264,8 @@ def run_score(
     strategy: bool = True,
     overwrite: bool = False,
     quiet: bool = False,
+    monitor: Any = None,
+    monitor_by: list[str] | None = None,
     tracking_uri: str | None = None,
     mask_output: bool = False,
 ) -> ScoreSummary:
@@ -251,6 +286,8 @@ def run_score(
         recency_decay=cfg.recency_decay,
         overwrite=overwrite,
         mask_output=mask_output,
+        monitor=monitor,
+        monitor_by=monitor_by,
     )
     with fetched_bundle(model, tracking_uri) as model_dir:
         try:

@@ -38,6 +38,7 @@ ConfigOpt = Annotated[
 ]
 DEFAULT_TRAIN_CONFIG = Path("configs/train.yaml")
 DEFAULT_SCORE_CONFIG = Path("configs/score.yaml")
+DEFAULT_MONITOR_CONFIG = Path("configs/monitor.yaml")
 ModelOpt = Annotated[
     str | None,
     typer.Option(
@@ -47,6 +48,16 @@ ModelOpt = Annotated[
         "Default: $BORROWER_TYPING_MODEL or models/borrower-typing.",
     ),
 ]
+
+
+ByOpt = Annotated[
+    str | None, typer.Option("--by", help="Comma-separated columns to slice by (催收员,月份); the last one as time.")
+]
+MonitorConfigOpt = Annotated[
+    Path | None, typer.Option("--monitor-config", help="Monitoring thresholds (default: configs/monitor.yaml).")
+]
+FailOpt = Annotated[bool, typer.Option("--fail-on-drift", help="Exit with code 1 when drift is flagged.")]
+NoTrackOpt = Annotated[bool, typer.Option("--no-tracking", help="Skip the MLflow monitoring run.")]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -207,8 +218,17 @@ def score(
     engine: Annotated[Literal["local", "spark"], typer.Option(help="spark: see docs/spark.md.")] = "local",
     spark_master: Annotated[str, typer.Option(help="Spark master for a new session.")] = "local[2]",
     partitions: Annotated[int | None, typer.Option(help="Spark: tasks scoring in parallel.")] = None,
+    monitor: Annotated[bool, typer.Option("--monitor", help="Also monitor the batch in the same pass.")] = False,
+    by: ByOpt = None,
+    monitor_report: Annotated[Path | None, typer.Option(help="--monitor: HTML report path.")] = None,
+    monitor_config: MonitorConfigOpt = None,
+    fail_on_drift: FailOpt = False,
+    no_tracking: NoTrackOpt = False,
 ) -> None:
     """Score a whole export; every input row comes out, in order, with its prediction."""
+    watch = _monitoring(model, monitor_config) if monitor else None
+    if watch is not None and engine == "spark":
+        _fail("--monitor works with --engine local; run `borrower-typing monitor` on the Spark output")
     ids = [c.strip() for c in id_columns.split(",")] if id_columns else None
     common = dict(model=model, text_column=text_column, id_columns=ids, case_column=case_column, encoding=encoding)
     common |= dict(time_column=time_column, strategy=not no_strategy, overwrite=overwrite, mask_output=mask_output)
@@ -223,6 +243,7 @@ def score(
         else:
             from .batch import run_score
 
+            common |= dict(monitor=watch, monitor_by=_split(by))
             summary = run_score(
                 input, output, jobs=jobs, chunk_size=chunk_size, output_encoding=output_encoding, quiet=quiet, **common
             )
@@ -232,6 +253,69 @@ def score(
         from .console import render_summary
 
         render_summary(summary)
+    if watch is not None:
+        from .monitor import monitor_scored
+
+        try:
+            result = monitor_scored(summary, model, watch, monitor_report, not no_tracking, _tracking_uri())
+        except _errors() as exc:
+            _fail(str(exc))
+        _report_monitoring(result, fail_on_drift)
+
+
+@app.command("monitor")
+def monitor_command(
+    scored_file: Annotated[Path, typer.Argument(help="A file written by `score` (any of its formats).")],
+    model: ModelOpt = None,
+    by: ByOpt = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="HTML report (default: beside the file).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Monitoring thresholds (default: configs/monitor.yaml).")
+    ] = None,
+    text_column: Annotated[str | None, typer.Option(help="Column with the notes (default as for score).")] = None,
+    encoding: Annotated[str | None, typer.Option(help="CSV encoding (default: detected).")] = None,
+    fail_on_drift: FailOpt = False,
+    no_tracking: NoTrackOpt = False,
+) -> None:
+    """Compare a scored batch with the model's reference profile: PSI, review share, vocabulary, slices."""
+    from .monitor import run_monitor
+
+    try:
+        config = _config_path(config, DEFAULT_MONITOR_CONFIG)
+        result = run_monitor(
+            scored_file, model, config, _split(by), output, text_column, encoding, not no_tracking, _tracking_uri()
+        )
+    except _errors() as exc:
+        _fail(str(exc))
+    _report_monitoring(result, fail_on_drift)
+
+
+def _split(by: str | None) -> list[str]:
+    return [c.strip() for c in by.split(",") if c.strip()] if by else []
+
+
+def _monitoring(model: str | None, config: Path | None):
+    """The monitoring config, after checking the model has a reference profile (before any scoring)."""
+    from .bundle import fetched_bundle
+    from .config import load_monitor_config
+    from .profile import load_profile
+
+    try:
+        with fetched_bundle(model, _tracking_uri()) as folder:
+            load_profile(folder)
+        return load_monitor_config(_config_path(config, DEFAULT_MONITOR_CONFIG))
+    except _errors() as exc:
+        _fail(str(exc))
+
+
+def _report_monitoring(result, fail_on_drift: bool) -> None:
+    from .console import render_monitoring
+
+    render_monitoring(result)
+    if fail_on_drift and result.drift:
+        raise typer.Exit(1)
 
 
 @app.command()

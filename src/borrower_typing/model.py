@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # pandas and scikit-learn stay out of the one-note path
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
+# Models saved before the out-of-vocabulary rule get the default of ReviewConfig.min_vocab_share.
+DEFAULT_MIN_VOCAB_SHARE = 0.5
 # Re-exported for callers that import them from here.
 __all__ = ["NO_BASIS_REASONS", "TRUSTED_TYPES", "Prediction", "TypingModel", "find_bundle", "predictions_frame"]
 
@@ -70,6 +72,7 @@ class TypingModel:
         meta: dict[str, Any] | None = None,
         scorer: LinearScorer | None = None,
         source: Any = None,
+        min_vocab_share: float = DEFAULT_MIN_VOCAB_SHARE,
     ):
         """``source``: where the pipeline is read from when ``pipeline`` is None (a bundle folder, or a
         callable returning the pipeline)."""
@@ -90,7 +93,8 @@ class TypingModel:
             self.meta["shorthand"] = [list(e) for e in first_step.shorthand]
         shorthand = tuple(tuple(e) for e in self.meta.get("shorthand") or ())
         self._table = table_with(shorthand) if shorthand else None
-        self.predictor = Predictor(scorer, lambda: self.pipeline, threshold, min_cjk_chars)
+        self.predictor = Predictor(scorer, lambda: self.pipeline, threshold, min_cjk_chars, min_vocab_share)
+        self.profile: dict[str, Any] | None = None  # reference profile (profile.py), written by save
         self.classes_ = self.predictor.classes
         if scorer is not None:
             coef = scorer.coef
@@ -115,6 +119,22 @@ class TypingModel:
     @property
     def min_cjk_chars(self) -> int:
         return self.predictor.min_cjk_chars
+
+    @property
+    def min_vocab_share(self) -> float:
+        return self.predictor.min_vocab_share
+
+    @min_vocab_share.setter
+    def min_vocab_share(self, value: float) -> None:
+        self.predictor.min_vocab_share = float(value)
+
+    @property
+    def known_pairs(self) -> frozenset[str]:
+        return self.predictor.known_pairs
+
+    def vocab_share(self, note: str) -> float | None:
+        """Share of a normalised note's character pairs the vocabulary knows (see vocab.py)."""
+        return self.predictor.vocab_share(note)
 
     @property
     def pipeline(self) -> Pipeline:
@@ -223,7 +243,13 @@ class TypingModel:
         """Write the bundle (see ``bundle.write_bundle``)."""
         meta = {**self.meta, "threshold": self.threshold, "min_cjk_chars": self.min_cjk_chars}
         meta["classes"] = self.classes_
-        return write_bundle(directory, self.pipeline, self.scorer, self.labels, meta)
+        meta["min_vocab_share"] = self.min_vocab_share
+        directory = write_bundle(directory, self.pipeline, self.scorer, self.labels, meta)
+        if self.profile is not None:
+            from .profile import save_profile
+
+            save_profile(self.profile, directory)
+        return directory
 
     @classmethod
     def load(cls, directory: str | Path, labels: LabelSet | None = None, in_memory: bool = False) -> TypingModel:
@@ -232,5 +258,8 @@ class TypingModel:
         b = read_bundle(directory, labels, in_memory=in_memory)
         meta = dict(b.meta)
         threshold, min_cjk = meta.pop("threshold", 0.0), meta.pop("min_cjk_chars", 3)
+        vocab = meta.pop("min_vocab_share", DEFAULT_MIN_VOCAB_SHARE)
         pipeline = None if b.scorer is not None else b.pipeline()
-        return cls(pipeline, b.labels, threshold, min_cjk, meta, scorer=b.scorer, source=b.pipeline)
+        return cls(
+            pipeline, b.labels, threshold, min_cjk, meta, scorer=b.scorer, source=b.pipeline, min_vocab_share=vocab
+        )

@@ -19,6 +19,7 @@ from .evaluate import EvaluationResult, choose_threshold, evaluate_pipeline, mac
 from .labels import LabelSet, load_labels
 from .model import TypingModel
 from .pipeline import build_pipeline
+from .profile import reference_profile
 from .sources import read_sources, source_line, source_metrics
 from .text import mask_pii
 from .tracking import using_tracking_uri
@@ -88,7 +89,8 @@ def fit_model(
     config: TrainConfig, data: pd.DataFrame, labels: LabelSet, threshold: float, meta: dict[str, Any]
 ) -> TypingModel:
     pipeline = build_pipeline(config).fit(data[["text"]], data["label"].to_numpy())
-    return TypingModel(pipeline, labels, threshold, config.review.min_cjk_chars, meta)
+    review = config.review
+    return TypingModel(pipeline, labels, threshold, review.min_cjk_chars, meta, min_vocab_share=review.min_vocab_share)
 
 
 def train(
@@ -141,6 +143,7 @@ def _train(
             "config": config.model_dump(mode="json"),
         }
         model = fit_model(config, data, labels, threshold, meta)
+        model.profile = reference_profile(model, data["text"].tolist(), evaluation.oof_proba, evaluation.classes)
         fit_seconds = time.perf_counter() - t0
         metrics = evaluation.metrics() | {
             "review_threshold": threshold,
@@ -252,6 +255,8 @@ def _track(
     digest = tracking.log_dataset(mlflow, masked, name=Path(config.data.path).name, source=str(config.data.path))
     for f in result.report_files.values():
         mlflow.log_artifact(str(f), artifact_path="evaluation")
+    if result.model.profile is not None:
+        mlflow.log_dict(result.model.profile, "reference_profile.json")
     commit = tracking.git_commit()
     tags = {
         "data_digest": digest,
