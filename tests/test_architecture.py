@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "borrower_typing"
 
 # Lowest first. A module may import modules of its own layer or of a lower one (docs/architecture.md).
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "pii", "text", "labels", "config", "ngrams", "tokenize", "vocab"),  # foundation: no model, no files
+    ("errors", "pii", "registers", "text", "labels", "config", "ngrams", "tokenize", "vocab", "robustness"),
     ("scorer", "features", "review", "schema", "explainer", "compliance"),  # the numbers, the rules, the output schema
     ("predictor", "manifest", "bundle", "pipeline"),  # texts -> arrays; model folders; the scikit-learn pipeline
     ("model", "profile"),  # TypingModel: predictor + explainer + labels

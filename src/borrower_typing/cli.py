@@ -132,9 +132,21 @@ def evaluate(
     text_column: Annotated[str, typer.Option(help="Column with the note text.")] = "text",
     label_column: Annotated[str, typer.Option(help="Column with labels.")] = "label",
     reports: Annotated[Path, typer.Option(help="Where the report files go.")] = Path("reports/evaluate"),
+    perturb: Annotated[
+        bool, typer.Option(help="Register robustness: macro-F1 clean and per perturbation (no report files).")
+    ] = False,
 ) -> None:
     """Score a trained model on a labelled file: macro-F1, per-class table, confusion matrix, calibration."""
-    from .evaluate import evaluate_model_on_file
+    from .evaluate import evaluate_model_on_file, evaluate_registers_on_file
+
+    if perturb:
+        try:
+            scores = evaluate_registers_on_file(model, data, text_column, label_column, tracking_uri=_tracking_uri())
+        except _errors() as exc:
+            _fail(str(exc))
+        for name, value in scores.items():
+            typer.echo(f"{name:<14} macro-F1 {value:.4f}  ({value - scores['clean']:+.4f})")
+        return
 
     try:
         out = evaluate_model_on_file(model, data, text_column, label_column, reports, tracking_uri=_tracking_uri())
