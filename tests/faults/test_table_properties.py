@@ -54,7 +54,8 @@ def _read_output(path: Path) -> dict[str, list]:
     if path.suffix == ".parquet":
         return pq.read_table(path).to_pydict()
     if path.suffix == ".jsonl":
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        # JSON Lines ends records at "\n" only; str.splitlines would also split at U+0085 or U+2028 inside a value
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
         return {c: [r[c] for r in rows] for c in rows[0]}
     df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
     return {c: [None if pd.isna(v) else v for v in df[c]] for c in df.columns}
