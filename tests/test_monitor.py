@@ -20,12 +20,13 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "monitor.yaml"
 SAMPLE = ROOT / "data" / "samples" / "call_export.csv"
 runner = CliRunner()
+# A script none of the corpus registers covers (English notes are read since the register normalisation).
 ENGLISH = [
-    "Customer says salary is late, will repay next Friday.",
-    "Borrower refused to talk and hung up.",
-    "Promised to pay tomorrow, third time this month.",
-    "Wife says he passed away last month.",
-    "He threatened to complain to the regulator.",
+    "고객이 월급이 늦어서 다음 주 금요일에 갚겠다고 함.",
+    "차용인이 대화를 거부하고 전화를 끊음.",
+    "내일 갚겠다고 약속함, 이번 달 세 번째.",
+    "아내가 지난달에 돌아가셨다고 함.",
+    "규제 기관에 민원을 넣겠다고 위협함.",
 ]
 NEW_WORDS = ["量子纠缠", "区块链钱包", "元宇宙", "碳中和", "直播带货", "数字藏品", "光刻机", "算力租赁"]
 
@@ -98,7 +99,7 @@ def test_many_unknown_words_show_in_the_vocabulary_share(half_model, tmp_path):
     assert {t["token"] for t in summary["new_tokens"][:10]} & set(NEW_WORDS)
 
 
-def test_english_notes_show_in_the_review_share(half_model, tmp_path):
+def test_unreadable_notes_show_in_the_review_share(half_model, tmp_path):
     model_dir, held_out = half_model
     rng = random.Random(0)
     summary = _monitor(model_dir, pd.DataFrame({"text": [rng.choice(ENGLISH) for _ in range(len(held_out))]}), tmp_path)

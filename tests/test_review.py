@@ -4,7 +4,10 @@ from borrower_typing.review import NO_BASIS_REASONS, case_review_reason, note_re
 
 def test_note_review_reasons_in_order_of_precedence():
     assert note_review_reason("", True, 0.1, 0.3, 3) == "empty"
-    assert note_review_reason("ok ok", False, 0.9, 0.3, 3) == "not_chinese"
+    assert note_review_reason("12345 ?!", False, 0.9, 0.3, 3) == "not_chinese"
+    assert note_review_reason("ok ok", False, 0.9, 0.3, 3) == "too_short"  # English words are readable
+    assert note_review_reason("SYSFAIL SYSFAIL", False, 0.9, 0.3, 3) == "no_basis"  # system lines only
+    assert note_review_reason("cust will pay tmr", False, 0.9, 0.3, 3) is None
     assert note_review_reason("还", False, 0.9, 0.3, 3) == "too_short"
     assert note_review_reason("客户关机了", True, 0.9, 0.3, 3) == "no_basis"
     assert note_review_reason("客户说下周还", False, 0.2, 0.3, 3) == "low_confidence"

@@ -145,9 +145,21 @@ def evaluate(
     text_column: Annotated[str, typer.Option(help="Column with the note text.")] = "text",
     label_column: Annotated[str, typer.Option(help="Column with labels.")] = "label",
     reports: Annotated[Path, typer.Option(help="Where the report files go.")] = Path("reports/evaluate"),
+    perturb: Annotated[
+        bool, typer.Option(help="Register robustness: macro-F1 clean and per perturbation (no report files).")
+    ] = False,
 ) -> None:
     """Score a trained model on a labelled file: macro-F1, per-class table, confusion matrix, calibration."""
-    from .evaluate import evaluate_model_on_file
+    from .evaluate import evaluate_model_on_file, evaluate_registers_on_file
+
+    if perturb:
+        try:
+            scores = evaluate_registers_on_file(model, data, text_column, label_column, tracking_uri=_tracking_uri())
+        except _errors() as exc:
+            _fail(str(exc))
+        for name, value in scores.items():
+            typer.echo(f"{name:<14} macro-F1 {value:.4f}  ({value - scores['clean']:+.4f})")
+        return
 
     try:
         out = evaluate_model_on_file(model, data, text_column, label_column, reports, tracking_uri=_tracking_uri())
@@ -219,6 +231,11 @@ def score(
     engine: Annotated[Literal["local", "spark"], typer.Option(help="spark: see docs/spark.md.")] = "local",
     spark_master: Annotated[str, typer.Option(help="Spark master for a new session.")] = "local[2]",
     partitions: Annotated[int | None, typer.Option(help="Spark: tasks scoring in parallel.")] = None,
+    sep: Annotated[str | None, typer.Option(help="CSV delimiter (default: from the header line; 'tab').")] = None,
+    sheet: Annotated[str | None, typer.Option(help=".xlsx sheet: name or number from 1 (default: first).")] = None,
+    no_formula_guard: Annotated[
+        bool, typer.Option("--no-formula-guard", help="Write cells starting with = + - @ as they are (CSV/xlsx).")
+    ] = False,
     monitor: Annotated[bool, typer.Option("--monitor", help="Also monitor the batch in the same pass.")] = False,
     by: ByOpt = None,
     monitor_report: Annotated[Path | None, typer.Option(help="--monitor: HTML report path.")] = None,
@@ -233,23 +250,36 @@ def score(
     ids = [c.strip() for c in id_columns.split(",")] if id_columns else None
     common = dict(model=model, text_column=text_column, id_columns=ids, case_column=case_column, encoding=encoding)
     common |= dict(time_column=time_column, strategy=not no_strategy, overwrite=overwrite, mask_output=mask_output)
+    local = dict(sep=sep, sheet=sheet, formula_guard=not no_formula_guard)
+    if engine == "spark" and (sheet or no_formula_guard):
+        _fail("--sheet and --no-formula-guard are options of the local engine")
+    from .workers import sigterm_as_interrupt
+
     try:
         common |= dict(
             config=load_score_config(_config_path(config, DEFAULT_SCORE_CONFIG)), tracking_uri=_tracking_uri()
         )
-        if engine == "spark":
-            from .spark import run_score_spark
+        with sigterm_as_interrupt():
+            if engine == "spark":
+                from .spark import run_score_spark
 
-            summary = run_score_spark(input, output, spark_master=spark_master, partitions=partitions, **common)
-        else:
-            from .batch import run_score
+                summary = run_score_spark(
+                    input, output, spark_master=spark_master, partitions=partitions, sep=sep, **common
+                )
+            else:
+                from .batch import run_score
 
-            common |= dict(monitor=watch, monitor_by=_split(by))
-            summary = run_score(
-                input, output, jobs=jobs, chunk_size=chunk_size, output_encoding=output_encoding, quiet=quiet, **common
-            )
+                common |= dict(monitor=watch, monitor_by=_split(by))
+                summary = run_score(
+                    input, output, jobs=jobs, chunk_size=chunk_size, output_encoding=output_encoding, quiet=quiet,
+                    **common, **local,
+                )  # fmt: skip
     except (*_errors(), ImportError) as exc:
         _fail(str(exc))
+    except OSError as exc:  # anticipated: no permission, no space, missing folder
+        _fail(f"{exc.filename or output}: {exc.strerror or exc}")
+    except KeyboardInterrupt as exc:
+        _fail(f"interrupted; {output} was not written", code=getattr(exc, "exit_code", 130))
     if not quiet:
         from .console import render_summary
 

@@ -51,6 +51,12 @@ class TokenizerConfig(_Strict):
     user_dicts: list[Path] = Field(default_factory=list, description="Extra jieba-style user dictionaries.")
 
 
+class TextConfig(_Strict):
+    shorthand_tables: list[Path] = Field(
+        default_factory=list, description="Extra shorthand tables (term<TAB>replacement) on top of the shipped one."
+    )
+
+
 class VectorizerConfig(_Strict):
     enabled: bool = True
     ngram_range: tuple[int, int] = (1, 2)
@@ -149,6 +155,7 @@ class TrackingConfig(_Strict):
 class TrainConfig(_Strict):
     data: DataConfig = DataConfig()
     tokenizer: TokenizerConfig = TokenizerConfig()
+    text: TextConfig = TextConfig()
     features: FeaturesConfig = FeaturesConfig()
     classifier: ClassifierConfig = ClassifierConfig()
     calibration: CalibrationConfig = CalibrationConfig()

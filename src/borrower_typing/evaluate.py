@@ -375,3 +375,33 @@ def evaluate_model_on_file(
         "ece": expected_calibration_error(proba, y, classes),
         "per_class": result.per_class(),
     }
+
+
+def evaluate_registers_on_file(
+    model: str | Path | None,
+    data: str | Path,
+    text_column: str,
+    label_column: str,
+    seed: int = 0,
+    tracking_uri: str | None = None,
+) -> dict[str, float]:
+    """Macro-F1 of a trained model on a labelled file, clean and under each register perturbation
+    (``robustness.PERTURBATIONS``: Traditional characters, English shorthand, system lines, speech-to-text,
+    no punctuation)."""
+    from .robustness import robustness_scores
+
+    typing_model = load_model(model, tracking_uri)
+    df = read_table(data)
+    missing = [c for c in (text_column, label_column) if c not in df.columns]
+    if missing:
+        raise DataError(f"{data}: no column {', '.join(map(repr, missing))}; columns are {list(df.columns)}")
+    slugs = [typing_model.labels.try_slug(v) if isinstance(v, str) else None for v in df[label_column]]
+    bad = [i for i, s in zip(df.index, slugs, strict=True) if s is None]
+    if bad:
+        raise DataError(f"{data}: unknown label in column {label_column!r} at rows {bad[:10]}")
+    classes = np.asarray(typing_model.classes_)
+
+    def predict(texts: list[str]) -> list[str]:
+        return classes[typing_model.predict_proba(texts).argmax(axis=1)].tolist()
+
+    return robustness_scores(predict, df[text_column].fillna("").astype(str).tolist(), slugs, seed=seed)

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,9 +16,10 @@ import numpy as np
 from scipy import sparse
 
 from .bundle import TRUSTED_TYPES, find_bundle, read_bundle, write_bundle
-from .explainer import Explainer
+from .explainer import Explainer, as_written
 from .labels import LabelSet, load_labels
 from .predictor import Predictor, Scores
+from .registers import table_with
 from .review import NO_BASIS_REASONS, strategy_key
 from .schema import join_output, predictions_frame
 from .scorer import LinearScorer, NotCompilable
@@ -86,6 +87,12 @@ class TypingModel:
         self._source = Path(source) if isinstance(source, (str, Path)) else source
         self.labels = labels or load_labels()
         self.meta = dict(meta or {})
+        # Users' shorthand entries (text.shorthand_tables) travel in meta.json, so every engine reads notes alike.
+        first_step = pipeline.steps[0][1] if hasattr(pipeline, "steps") else None
+        if "shorthand" not in self.meta and getattr(first_step, "shorthand", ()):
+            self.meta["shorthand"] = [list(e) for e in first_step.shorthand]
+        shorthand = tuple(tuple(e) for e in self.meta.get("shorthand") or ())
+        self._table = table_with(shorthand) if shorthand else None
         self.predictor = Predictor(scorer, lambda: self.pipeline, threshold, min_cjk_chars, min_vocab_share)
         self.profile: dict[str, Any] | None = None  # reference profile (profile.py), written by save
         self.classes_ = self.predictor.classes
@@ -148,7 +155,7 @@ class TypingModel:
         return self.predictor.features(notes)
 
     def transform(self, texts: Iterable[object]) -> sparse.csr_matrix:
-        return self.features([normalize(t) for t in texts_of(texts)])
+        return self.features([normalize(t, self._table) for t in texts_of(texts)])
 
     def predict_proba(self, texts: Iterable[object]) -> np.ndarray:
         """Class probabilities, columns in ``self.classes_`` order."""
@@ -161,13 +168,20 @@ class TypingModel:
         An answer depends only on the normalised note, so notes that normalise alike (the same remark with
         another date, amount or masked name; 关机 and 无人接听 a thousand times) are scored once.
         """
-        notes = [normalize(n) for n in texts_of(texts)]
+        raw = texts_of(texts)
+        notes = [normalize(n, self._table) for n in raw]
         first: dict[str, int] = {}
         position = [first.setdefault(n, len(first)) for n in notes]
         if len(first) == len(notes):
-            return self._predict_unique(notes, evidence, strategy)
-        unique = self._predict_unique(list(first), evidence, strategy)
-        return [unique[p] for p in position]
+            preds = self._predict_unique(notes, evidence, strategy)
+        else:
+            unique = self._predict_unique(list(first), evidence, strategy)
+            preds = [unique[p] for p in position]
+        if not evidence:
+            return preds
+        # Evidence in the collector's own words (a mapped PTP shown as PTP, Traditional as written).
+        shown = [as_written(p.evidence, r, self._table) for p, r in zip(preds, raw, strict=True)]
+        return [p if s is p.evidence else replace(p, evidence=s) for p, s in zip(preds, shown, strict=True)]
 
     def _predict_unique(self, notes: list[str], evidence: int, strategy: bool) -> list[Prediction]:
         """Predictions for distinct, already normalised notes."""

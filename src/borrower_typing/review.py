@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .labels import NONE
-from .text import cjk_count
+from .registers import has_system_tokens, readable_count
 from .vocab import OOV_REASON
 
 # Reasons under which a note says nothing about the borrower (low_confidence is not one of them): such a note
@@ -22,13 +22,13 @@ def note_review_reason(
     vocab_share: float | None = None,
     min_vocab_share: float = 0.0,
 ) -> str | None:
-    """Why a normalised note needs review, or None: no text, too little Chinese, mostly unknown to the
-    vocabulary (``vocab_share``, see vocab.py), no basis, low confidence."""
+    """Why a normalised note needs review, or None: no text, too little readable text (Chinese characters or
+    English words), mostly unknown to the vocabulary (``vocab_share``, see vocab.py), no basis, low confidence."""
     if not text:
         return "empty"
-    n_cjk = cjk_count(text, at_most=max(1, min_cjk_chars))
-    if n_cjk == 0:
-        return "not_chinese"
+    n_cjk = readable_count(text, at_most=max(1, min_cjk_chars))
+    if n_cjk == 0:  # "not_chinese" now means no readable words in either script; system lines only: no basis
+        return "no_basis" if has_system_tokens(text) else "not_chinese"
     if n_cjk < min_cjk_chars:
         return "too_short"
     if vocab_share is not None and vocab_share < min_vocab_share:  # gibberish, another language: a guess

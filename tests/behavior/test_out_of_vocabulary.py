@@ -28,7 +28,7 @@ def test_a_million_random_chinese_characters_go_to_review(trained_model):
     [
         _random_cjk(40, seed=1),
         "量子纠缠区块链元宇宙碳中和光刻机算力租赁低空经济",
-        "Customer says salary is late 客户称 will repay next Friday, asked us not to call his parents again",
+        "Khách hàng nói lương bị trễ 客户称 sẽ trả vào thứ Sáu tuần sau, đừng gọi cho bố mẹ anh ấy nữa",
     ],
 )
 def test_notes_the_vocabulary_does_not_know_go_to_review(trained_model, note):
