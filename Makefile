@@ -4,15 +4,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,spark,bench,label
+EXTRAS ?= dev,spark,bench,label,monitor
 export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
+MONITOR_BY ?= 催收员,催收时间
 SAMPLE_NOTE ?= 客户称上周说好周五还款，结果又没到账，今天又道歉说下周三发工资一定还清，这已经是第三次改期了。
 
 .DEFAULT_GOAL := help
 LS_VENV := .venv-label-studio
 LS_REQUIREMENT ?= label-studio>=1.20,<1.24
 
-.PHONY: help setup label-studio run train score predict test test-fast lint format mlflow-ui serve bench bench-smoke notebooks clean
+.PHONY: help setup label-studio run train score predict test test-fast lint format mlflow-ui serve bench bench-smoke bench-monitor monitor notebooks clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -46,6 +47,10 @@ score: $(STAMP) ## Score the sample export (or IN=… OUT=…)
 	$(BIN)/borrower-typing score $(or $(IN),data/samples/call_export.csv) -o $(or $(OUT),reports/call_export.scored.csv) \
 		--case-column 案件编号 --time-column 催收时间 --overwrite
 
+monitor: $(STAMP) ## Monitor the scored sample export (or SCORED=… MONITOR_BY=…) -> reports/monitor.html
+	$(BIN)/borrower-typing monitor $(or $(SCORED),reports/call_export.scored.csv) --by $(MONITOR_BY) \
+		-o reports/monitor.html
+
 predict: $(STAMP) ## Type one note: make predict NOTE="客户称…"
 	$(BIN)/borrower-typing predict "$(or $(NOTE),$(SAMPLE_NOTE))"
 
@@ -70,9 +75,15 @@ bench: $(STAMP) ## Benchmarks against peers, 1,000,000-row scoring, memory, late
 bench-smoke: $(STAMP) ## The same harness on a few thousand rows (checks it works; the figures mean little)
 	$(BIN)/python -m benchmarks.bench --smoke --out reports/bench-smoke
 	$(BIN)/python -m benchmarks.active_learning --smoke --out reports/bench-smoke
+	$(BIN)/python -m benchmarks.monitor_bench --smoke --out reports/bench-smoke
 
-notebooks: $(STAMP) ## Execute the notebooks and render them with outputs to reports/*.html
-	$(BIN)/python notebooks/render.py
+bench-monitor: $(STAMP) ## Monitoring a 1,000,000-row scored export: time against scoring, memory -> reports/monitoring.md
+	$(BIN)/python -m benchmarks.monitor_bench
+
+notebooks: $(STAMP) ## Execute the notebooks, render them to reports/*.html (DATA=… TEXT_COLUMN=… LABEL_COLUMN=… GROUP_COLUMN=…)
+	$(BIN)/python notebooks/render.py $(if $(DATA),--data "$(DATA)") $(if $(TEXT_COLUMN),--text-column "$(TEXT_COLUMN)") \
+		$(if $(LABEL_COLUMN),--label-column "$(LABEL_COLUMN)") $(if $(GROUP_COLUMN),--group-column "$(GROUP_COLUMN)") \
+		$(if $(ENCODING),--encoding "$(ENCODING)") $(if $(TRACKING_URI),--tracking-uri "$(TRACKING_URI)")
 
 mlflow-ui: $(STAMP) ## Browse runs and registered models at http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000

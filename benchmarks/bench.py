@@ -129,11 +129,17 @@ def accuracy(smoke: bool) -> dict:
                 model = make().fit([texts[i] for i in tr], list(y[tr]))
                 pred[te] = model.predict([texts[i] for i in te])
                 per_fold.append(float(f1_score(y[te], pred[te], average="macro")))
+            # Pooled over the rows some fold held out (the register notes are never held out by style).
+            held = np.flatnonzero(pred != None)  # noqa: E711 (elementwise on an object array)
             entry[split_name] = {
                 "macro_f1_mean": float(np.mean(per_fold)),
                 "per_fold": per_fold,
                 "per_class_f1": dict(
-                    zip(classes, f1_score(y, pred, labels=classes, average=None).round(4).tolist(), strict=True)
+                    zip(
+                        classes,
+                        f1_score(y[held], pred[held], labels=classes, average=None).round(4).tolist(),
+                        strict=True,
+                    )
                 ),
             }
         t0 = time.perf_counter()
@@ -538,9 +544,23 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated sections to skip (accuracy,throughput,memory,latency,training,spark)",
+        help="comma-separated sections to skip (accuracy,throughput,memory,latency,training,spark,robustness)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["robustness"],
+        default=None,
+        help="run one section alone and merge it into the existing report (robustness: register perturbations)",
+    )
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="labelled corpus for the robustness section")
+    parser.add_argument(
+        "--save-as-before",
+        action="store_true",
+        help="with --only robustness: keep this run as the 'before' figures shown next to later runs",
     )
     args = parser.parse_args(argv)
+    if args.only == "robustness":
+        return only_robustness(args)
     skip = set(filter(None, args.skip.split(",")))
     rows = args.rows or (3_000 if args.smoke else 1_000_000)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -583,6 +603,14 @@ def main(argv: list[str] | None = None) -> dict:
             results["training"] = training_time(work, args.smoke)
         if "spark" not in skip:
             results["spark"] = spark_row(export, model_dir)
+        if "robustness" not in skip:
+            from benchmarks.robustness import register_robustness
+
+            log("register robustness")
+            results["robustness"] = register_robustness(args.corpus, args.smoke, log)
+            before = args.out / "benchmarks.json"
+            if before.exists():
+                results["robustness_before"] = json.loads(before.read_text(encoding="utf-8")).get("robustness_before")
         results["total_seconds"] = time.perf_counter() - started
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -591,6 +619,23 @@ def main(argv: list[str] | None = None) -> dict:
     )
     (args.out / "benchmarks.md").write_text(render(results), encoding="utf-8")
     log(f"wrote {args.out / 'benchmarks.md'} in {results['total_seconds'] / 60:.1f} min")
+    return results
+
+
+def only_robustness(args: argparse.Namespace) -> dict:
+    """The robustness section alone, merged into the saved report (the other sections keep their figures)."""
+    from benchmarks.robustness import register_robustness
+
+    path = args.out / "benchmarks.json"
+    results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    section = register_robustness(args.corpus, args.smoke, log)
+    section["date"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    results["robustness_before" if args.save_as_before else "robustness"] = section
+    args.out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    if "machine" in results:
+        (args.out / "benchmarks.md").write_text(render(results), encoding="utf-8")
+    log(f"wrote the robustness section into {path}")
     return results
 
 

@@ -26,6 +26,10 @@ def targets(r: dict) -> list[tuple[str, str, bool | None]]:
             pp >= bb and pp >= ff for pp, bb, ff in zip(p["per_fold"], b["per_fold"], ft["per_fold"], strict=True)
         )
         rows.append(("never below either peer in any held-out style", f"worst margin {worst:+.3f}", never_below))
+    rob = r.get("robustness", {}).get("models", {}).get("project")
+    if rob:
+        worst = min(v - rob["macro_f1"]["clean"] for k, v in rob["macro_f1"].items() if k != "clean")
+        rows.append(("no register perturbation costs more than 0.02 macro-F1", f"worst {worst:+.3f}", worst >= -0.02))
     tp = r.get("throughput")
     if tp:
         ratios = tp["ratios"]
@@ -237,6 +241,10 @@ def render_markdown(r: dict) -> str:
                 )
     if "total_seconds" in r:
         out += ["", f"Whole benchmark: {r['total_seconds'] / 60:.1f} minutes."]
+    if r.get("robustness"):
+        from benchmarks.robustness import render as render_robustness
+
+        out += render_robustness(r["robustness"], r.get("robustness_before"))
     out += ["", "## Reading the figures", "", *reading(r)]
     return "\n".join(out) + "\n"
 

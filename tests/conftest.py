@@ -93,6 +93,38 @@ def check_review_contract(rows: pd.DataFrame, labels) -> None:
         assert all(a["type"] in TYPES and 0.0 <= a["confidence"] <= 1.0 for a in alternatives)
 
 
+def three_label_export(path: Path, seed: int = 0, per_label: int = 40, repeats: int = 30) -> Path:
+    """A lender's own export as it arrives: GBK CSV, 催记内容/类型/催收员 columns, three labels written in
+    Chinese (推托型/投诉拒还/其他), and ``repeats`` notes copied again with another amount (near duplicates)."""
+    corpus = pd.read_csv(CORPUS, dtype=str, keep_default_na=False)
+    names = {"evasive": "推托型", "complaint_refusal": "投诉拒还", "none": "其他"}
+    part = corpus[corpus["label"].isin(names)]
+    part = part[part["text"].map(_gbk_ok)].groupby("label").sample(n=per_label, random_state=seed)
+    again = part.sample(n=repeats, random_state=seed + 1)
+    # every other repeat is retyped: other punctuation and spacing
+    retyped = again["text"].str.replace("，", ", ").str.replace("。", "！") + " "
+    again = again.assign(text=[t if i % 2 else r for i, (t, r) in enumerate(zip(again["text"], retyped, strict=True))])
+    rows = pd.concat([part, again]).sample(frac=1.0, random_state=seed + 2)
+    collectors = ["张敏", "李强", "王芳"]
+    table = pd.DataFrame(
+        {
+            "催记内容": rows["text"].to_numpy(),
+            "类型": rows["label"].map(names).to_numpy(),
+            "催收员": [collectors[i % 3] for i in range(len(rows))],
+        }
+    )
+    table.to_csv(path, index=False, encoding="gbk")
+    return path
+
+
+def _gbk_ok(text: str) -> bool:
+    try:
+        text.encode("gbk")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def save_mlflow_model(model: TypingModel, path: Path) -> Path:
     """An MLflow model folder as a logged and exported one holds it (manifest included), written without a
     tracking store."""
@@ -120,3 +152,28 @@ def private_tmp(tmp_path, monkeypatch) -> Path:
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     return folder
+
+
+def _train_profiled(data: Path, work: Path, folds: int = 5) -> Path:
+    """Train through ``train`` itself (its hook makes the reference profile), without tracking; save the model."""
+    from borrower_typing.train import train
+
+    cfg = TrainConfig.model_validate(
+        {"data": {"path": str(data), "group_column": None}, "evaluation": {"cv_folds": folds, "n_jobs": 2}}
+    )
+    return train(cfg, reports_dir=work / "reports", track=False).model.save(work / "model")
+
+
+@pytest.fixture(scope="session")
+def profiled_model_dir(tmp_path_factory) -> Path:
+    """The default configuration trained on the whole corpus, with its reference profile: the default model."""
+    return _train_profiled(CORPUS, tmp_path_factory.mktemp("profiled"))
+
+
+@pytest.fixture(scope="session")
+def half_model(corpus, tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    """A model trained on half of the corpus, and the other half (never seen by it) to build batches from."""
+    work = tmp_path_factory.mktemp("half")
+    seen = corpus.sample(frac=0.5, random_state=1)
+    seen.to_csv(work / "half.csv", index=False)
+    return _train_profiled(work / "half.csv", work, folds=3), corpus.drop(seen.index).reset_index(drop=True)

@@ -113,6 +113,19 @@ def test_validate_passes_and_fails(tmp_path):
     )
 
 
+def test_validate_exits_0_on_warnings_and_1_on_errors(tmp_path):
+    path = tmp_path / "x.csv"
+    rows = {"text": ["你去告啊我不怕", "你去告啊，我不怕", ""], "label": ["confident", "confident", "none"]}
+    pd.DataFrame(rows).to_csv(path, index=False)
+    warned = runner.invoke(app, ["data", "validate", str(path)])
+    assert warned.exit_code == 0 and "row 3: empty_text (warning)" in warned.output
+    assert "0 errors, 2 warnings" in warned.output
+    rows["label"][1] = "evasive"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    failed = runner.invoke(app, ["data", "validate", str(path)])
+    assert failed.exit_code == 1 and "row 2: label_conflict (error)" in failed.output
+
+
 def test_validate_custom_columns(tmp_path):
     path = tmp_path / "x.csv"
     pd.DataFrame({"note": ["你去告啊"], "kind": ["confident"]}).to_csv(path, index=False)
@@ -186,3 +199,33 @@ def test_bad_labels_file_is_one_line_not_a_traceback(tmp_path):
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "labels.yaml" in lines[0] and "Traceback" not in result.output
+
+
+def test_score_reading_and_formula_options_reach_the_local_engine(model_dir, tmp_path):
+    """--sep chooses between delimiters the header allows, --sheet picks the sheet, --no-formula-guard writes
+    formula-like cells as they are; the options the spark engine lacks are refused before anything runs."""
+    src = tmp_path / "in.csv"
+    src.write_text("id;text,备注\n1;=1+1,x\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    base = ["score", str(src), "-o", str(out), "--model", str(model_dir), "-q", "--text-column", "text,备注"]
+    ambiguous = runner.invoke(app, base)
+    assert ambiguous.exit_code == 2 and "--sep" in ambiguous.output and not out.exists()
+    assert runner.invoke(app, [*base, "--sep", ";"]).exit_code == 0
+    assert pd.read_csv(out, sep=",", encoding="utf-8-sig", dtype=str)["text,备注"].tolist() == ["'=1+1,x"]
+    raw = runner.invoke(app, [*base, "--sep", ";", "--no-formula-guard", "--overwrite"])
+    assert raw.exit_code == 0, raw.output
+    assert pd.read_csv(out, encoding="utf-8-sig", dtype=str)["text,备注"].tolist() == ["=1+1,x"]
+
+    book = tmp_path / "in.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        pd.DataFrame({"说明": ["导出说明"]}).to_excel(writer, sheet_name="说明", index=False)
+        pd.DataFrame({"催记内容": ["客户称明天还", "关机"]}).to_excel(writer, sheet_name="数据", index=False)
+    xout = tmp_path / "x.csv"
+    args = ["score", str(book), "-o", str(xout), "--model", str(model_dir), "-q"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 2 and "'数据'" in first.output and "--sheet" in first.output
+    assert runner.invoke(app, [*args, "--sheet", "数据"]).exit_code == 0
+    assert len(pd.read_csv(xout, encoding="utf-8-sig")) == 2
+
+    spark = runner.invoke(app, [*args, "--engine", "spark", "--sheet", "2"])
+    assert spark.exit_code == 2 and "--sheet" in spark.output

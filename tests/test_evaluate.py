@@ -60,7 +60,7 @@ def test_evaluate_pipeline_and_report(small_corpus, tmp_path):
     result = evaluate_pipeline(build_pipeline(TrainConfig()), df[["text"]], df["label"], groups=df["style"], folds=3)
     assert result.oof_proba.shape == (len(df), 10)
     assert np.allclose(result.oof_proba.sum(axis=1), 1.0)
-    assert set(result.group_f1) == {"crm", "call", "visit"}
+    assert set(result.group_f1) == {"crm", "call", "visit", "register"}
     metrics = result.metrics()
     assert 0.3 < metrics["cv_macro_f1_mean"] <= 1.0
     files = write_report(result, df["text"].tolist(), tmp_path, {c: c for c in result.classes}, audit_rows=5)

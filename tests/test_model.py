@@ -65,8 +65,10 @@ def test_the_guess_is_always_a_type_and_a_review_row_never_carries_it(trained_mo
     [
         ("", "empty"),
         ("   ", "empty"),
-        ("hello, call me back", "not_chinese"),
+        ("hello, call me back", "no_basis"),
         ("12345", "not_chinese"),
+        ("😀😀 ?!", "not_chinese"),
+        ("[系统] 外呼 未接通\n[系统] 外呼 未接通", "no_basis"),
         ("好的", "too_short"),
         ("本人未接，已发短信提醒", "no_basis"),
     ],

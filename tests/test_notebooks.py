@@ -19,7 +19,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
-NOTEBOOKS = ("01-corpus-exploration", "02-experiments", "03-error-analysis")
+CHAMPION_URI = "models:/borrower-typing@champion"
+NOTEBOOKS = ("01-corpus-exploration", "02-experiments", "03-error-analysis", "04-batch-monitoring")
 
 
 def _render_module():
@@ -117,7 +118,8 @@ def test_notebook_executes_top_to_bottom(name, render, store):
     client = MlflowClient(store)
     champion_before = client.get_model_version_by_alias("borrower-typing", "champion").version
     t0 = time.perf_counter()
-    nb = render.execute(NOTEBOOK_DIR / f"{name}.ipynb", env=_env(MLFLOW_TRACKING_URI=store, NOTEBOOK_PROMOTE="1"))
+    env = _env(MLFLOW_TRACKING_URI=store, NOTEBOOK_PROMOTE="1", NOTEBOOK_MONITOR_MODEL=CHAMPION_URI)
+    nb = render.execute(NOTEBOOK_DIR / f"{name}.ipynb", env=env)
     seconds = time.perf_counter() - t0
     print(f"{name}: {seconds:.1f}s")
     text = _outputs_text(nb)
@@ -136,6 +138,8 @@ def test_notebook_executes_top_to_bottom(name, render, store):
             assert f"@champion -> version {champion.version}" in text
     if name == "03-error-analysis":
         assert "out-of-fold predictions" in text and "chosen threshold" in text
+    if name == "04-batch-monitoring":
+        assert "verdict: " in text and "on 300 rows" in text and "type_psi" in text
 
 
 @pytest.mark.slow
@@ -152,3 +156,54 @@ def test_experiments_notebook_says_so_when_the_store_has_no_runs(state, render, 
     assert "NO RUNS" in text and "nothing to promote" in text
     assert not any(o.output_type == "error" for c in nb.cells for o in c.get("outputs", []))
     assert db.exists() == (state == "empty")  # looking at a store that is not there does not create it
+
+
+def test_training_notebooks_have_a_parameters_cell():
+    for name in ("01-corpus-exploration", "02-experiments", "03-error-analysis"):
+        nb = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1 and tagged[0].cell_type == "code", name
+        assert "TRACKING_URI" in tagged[0].source, name
+        if name != "02-experiments":
+            assert all(k in tagged[0].source for k in ("DATA", "TEXT_COLUMN", "LABEL_COLUMN", "GROUP_COLUMN")), name
+
+
+@pytest.mark.slow
+def test_notebooks_run_on_a_lenders_export_and_never_promote_across_data(render, tmp_path):
+    """A three-label GBK export through the parameters cells; notebook 02 with promotion switched on leaves a
+    champion trained on other data alone, though the export's run has the higher score."""
+    from mlflow import MlflowClient
+
+    from borrower_typing.config import load_train_config
+    from borrower_typing.train import train
+    from tests.conftest import three_label_export
+
+    export = three_label_export(tmp_path / "lender_export.csv")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    corpus = pd.read_csv(ROOT / "data" / "corpus" / "call_notes.csv", dtype=str, keep_default_na=False)
+    data = tmp_path / "slice.csv"
+    corpus.groupby(["label", "style"]).sample(n=4, random_state=0).to_csv(data, index=False)
+    columns = {"data.text_column": "催记内容", "data.label_column": "类型", "data.group_column": "催收员"}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", uri)
+        mp.chdir(tmp_path)
+        base = {"tracking.export_dir": str(tmp_path / "export"), "evaluation.audit_rows": 5}
+        first = train(load_train_config(None, base | {"data.path": str(data)}), reports_dir=tmp_path / "r1")
+        other = train(load_train_config(None, base | {"data.path": str(export)} | columns), reports_dir=tmp_path / "r2")
+    assert not other.promoted and other.metrics["logo_macro_f1_mean"] > first.metrics["logo_macro_f1_mean"]
+
+    params = {"DATA": str(export), "TEXT_COLUMN": "催记内容", "LABEL_COLUMN": "类型", "GROUP_COLUMN": "催收员"}
+    env = _env(MLFLOW_TRACKING_URI=uri, NOTEBOOK_PROMOTE="1")
+    for name in NOTEBOOKS:
+        nb = render.execute(NOTEBOOK_DIR / f"{name}.ipynb", env=env, parameters=params | {"TRACKING_URI": uri})
+        assert not any(o.output_type == "error" for c in nb.cells for o in c.get("outputs", [])), name
+        text = _outputs_text(nb)
+        if name == "01-corpus-exploration":
+            assert "150 notes, 3 labels" in text
+        if name == "02-experiments":
+            assert "1 registered runs share the champion's data digest" in text
+            assert "already @champion" in text and "@champion -> version 2" not in text
+        if name == "03-error-analysis":
+            assert "150 notes; out-of-fold predictions" in text
+    champion = MlflowClient(uri).get_model_version_by_alias("borrower-typing", "champion")
+    assert str(champion.version) == first.model_version

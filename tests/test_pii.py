@@ -190,3 +190,9 @@ def test_label_audit_masks_every_form():
     audit = label_audit(texts, np.asarray(["victim", "none"] * 2), proba, ["victim", "none"], n=4)
     joined = " ".join(audit["text"])
     assert not re.search(r"[0-9]{4}", joined.replace("2026", "")) and "a@b.cn" not in joined, joined
+
+
+def test_a_mobile_whose_first_groups_read_as_a_date_is_masked():
+    # Found by the property test above: 19001010000 written 1900-1-01-0000 was kept as "a date".
+    assert mask_pii("客户称1900-1-01-0000") == "客户称PHONE"
+    assert mask_pii("约定2026-11-03 14:30还款") == "约定2026-11-03 14:30还款"

@@ -6,7 +6,7 @@ from borrower_typing.text import normalize
 
 def test_scores_are_arrays_in_class_order(trained_model):
     predictor = trained_model.predictor
-    notes = [normalize(n) for n in ["客户称下周五一定还", "", "ok", "你去告啊，我不怕"]]
+    notes = [normalize(n) for n in ["客户称下周五一定还", "", "12345", "你去告啊，我不怕"]]
     s = predictor.score(notes)
     assert s.proba.shape == (4, len(predictor.classes)) and np.allclose(s.proba.sum(axis=1), 1.0, atol=1e-6)
     assert s.type_p.shape == (4, len(predictor.type_names)) and NONE not in predictor.type_names

@@ -99,7 +99,7 @@ def test_single_csv_file_reads_back_as_the_local_engines_file(outputs):
         spark, local = outputs / name.format("spark"), outputs / name.format("local")
         assert spark.read_bytes()[:3] == b"\xef\xbb\xbf"  # UTF-8 with BOM, as the local engine writes
         pd.testing.assert_frame_equal(read_table(spark), read_table(local))
-    assert not list(outputs.glob(".*.partial"))  # Spark's working folder is gone
+    assert not list(outputs.glob(".*partial*"))  # neither the temporary file nor Spark's working folder is left
 
 
 @pytest.mark.slow
@@ -130,6 +130,31 @@ def test_parquet_folder_and_existing_output(spark, model_dir, tmp_path):
     assert frame[CASE].tolist() == read_table(SAMPLE_CSV)[CASE].tolist()
     with pytest.raises(DataError, match="already exists"):
         bspark.run_score_spark(SAMPLE_CSV, out, model=str(model_dir))
+
+
+@pytest.mark.slow
+def test_single_local_csv_is_published_without_replacing_a_file_written_meanwhile(spark, tmp_path, monkeypatch):
+    from borrower_typing import spark_io
+
+    sdf = spark.createDataFrame([(1, "答应明天还"), (2, "=1+1")], "id long, note string")
+    out = tmp_path / "scored.csv"
+    spark_io.write_output(spark, sdf, str(out), order_column="id")
+    assert out.read_bytes().decode("utf-8") == "\ufeffnote\n答应明天还\n=1+1\n"
+    with pytest.raises(DataError, match="already exists"):
+        spark_io.write_output(spark, sdf, str(out))
+
+    other = tmp_path / "raced.csv"
+    copy = shutil.copyfileobj
+
+    def another_run_publishes_first(src, dst, length=0):
+        other.write_bytes(b"the other run's rows\n")
+        copy(src, dst, length)
+
+    monkeypatch.setattr(spark_io.shutil, "copyfileobj", another_run_publishes_first)
+    with pytest.raises(DataError, match="another run wrote this file"):
+        spark_io.write_output(spark, sdf, str(other))
+    assert other.read_bytes() == b"the other run's rows\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raced.csv", "scored.csv"]  # no temporary file or folder
 
 
 def test_output_locations():

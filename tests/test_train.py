@@ -78,14 +78,14 @@ def test_train_logs_registers_promotes_and_exports(labelled, tracking_uri, tmp_p
 
 @pytest.mark.slow
 def test_champion_comparison_leaves_no_download_behind(labelled, tracking_uri, tmp_path, private_tmp):
-    """New data (another digest): the champion is downloaded and scored on it; nothing stays in the temp
-    folder, whichever way the comparison goes."""
+    """New data (another digest) and no reference set: the champion is downloaded (for the disagreements in
+    the promotion report), not promoted over, and nothing stays in the temp folder."""
     first = train(config_for(labelled, tmp_path), reports_dir=tmp_path / "r1")
     other = tmp_path / "other.csv"
     pd.read_csv(labelled).iloc[1:].to_csv(other, index=False)
     second = train(config_for(other, tmp_path), reports_dir=tmp_path / "r2")
     assert first.promoted and second.model_version == "2"
-    assert "champion scored on this data" in second.promotion_reason
+    assert not second.promoted and "no reference set" in second.promotion_reason
     assert list(private_tmp.iterdir()) == [], "the champion's download (or any temporary folder) was left behind"
 
 
@@ -121,14 +121,14 @@ def test_unknown_label_stops_before_training(tmp_path):
     path = tmp_path / "bad.csv"
     pd.DataFrame({"text": ["a", "b", "c"], "label": ["victim", "暴躁型", "none"]}).to_csv(path, index=False)
     with pytest.raises(DataError, match=r"row 2 \('暴躁型'\)"):
-        load_labelled(config_for(path, tmp_path), load_labels())
+        load_labelled(config_for(path, tmp_path, **{"data.group_column": None}), load_labels())
 
 
 def test_missing_column_stops_before_training(tmp_path):
     path = tmp_path / "bad.csv"
     pd.DataFrame({"note": ["a"], "label": ["victim"]}).to_csv(path, index=False)
     with pytest.raises(DataError, match="'text'"):
-        load_labelled(config_for(path, tmp_path), load_labels())
+        load_labelled(config_for(path, tmp_path, **{"data.group_column": None}), load_labels())
 
 
 def test_chinese_labels_and_gb18030(tmp_path):
@@ -136,5 +136,7 @@ def test_chinese_labels_and_gb18030(tmp_path):
     pd.DataFrame({"催记内容": ["你去告啊", "哭诉被骗"], "类型": ["自信型", "受害者型"]}).to_csv(
         path, index=False, encoding="gb18030"
     )
-    cfg = config_for(path, tmp_path, **{"data.text_column": "催记内容", "data.label_column": "类型"})
+    cfg = config_for(
+        path, tmp_path, **{"data.text_column": "催记内容", "data.label_column": "类型", "data.group_column": None}
+    )
     assert load_labelled(cfg, load_labels())["label"].tolist() == ["confident", "victim"]

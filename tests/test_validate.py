@@ -74,3 +74,28 @@ def test_bundled_corpus_passes(corpus, labels):
         for style in ("crm", "call", "visit"):
             assert counts.loc[label, style] >= 60
     assert counts.loc["none", "all"] >= 300
+
+
+def test_conflicts_are_errors_duplicates_and_empty_notes_warnings(labels):
+    report = validate_frame(
+        frame(
+            [
+                ("你去告啊我不怕", "confident", "crm"),
+                ("你去告啊，我不怕", "confident", "crm"),
+                ("下周一定还", "serial_promiser", "crm"),
+                ("下周一定还！", "evasive", "call"),
+                ("", "none", "crm"),
+            ]
+        ),
+        labels,
+    )
+    assert {(3, "label_conflict"), (4, "label_conflict")} <= rules(report)
+    assert {i.rule for i in report.errors} == {"label_conflict"}
+    assert {"near_duplicate", "empty_text"} <= {i.rule for i in report.warnings}
+    assert not report.ok
+
+
+def test_warnings_alone_pass(labels):
+    rows = [("你去告啊我不怕", "confident", "crm"), ("你去告啊我不怕", "自信型", "crm")]
+    report = validate_frame(frame(rows), labels)
+    assert report.warnings and report.ok

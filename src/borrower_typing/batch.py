@@ -6,6 +6,7 @@ The output columns, text-column choice, required columns, clash rule and overwri
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections import Counter
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +22,7 @@ import pandas as pd
 from .bundle import fetched_bundle, find_bundle, is_model_uri
 from .cases import CaseAggregator
 from .config import ScoreConfig
-from .data import TEXT_FORMATS, DataError, TableWriter, encode_rows, iter_table
+from .data import TEXT_FORMATS, DataError, TableWriter, encode_rows, iter_table, note_texts, sheet_hint
 from .model import TypingModel
 from .schema import (
     cases_output_path,
@@ -48,6 +50,7 @@ class ScoreSummary:
     review_counts: Counter = field(default_factory=Counter)
     cases_output: Path | None = None
     cases: int = 0
+    profiles: Any = None  # monitor.BatchProfiles when scoring with monitoring
 
     @property
     def rows_per_second(self) -> float:
@@ -83,6 +86,7 @@ class ScoredChunk:
     proba: np.ndarray | None = None
     cases: list[object] | None = None
     times: list[object] | None = None
+    profiles: Any = None
 
 
 @dataclass
@@ -97,18 +101,22 @@ class ChunkJob:
     out_encoding: str
     case_column: str | None = None
     time_column: str | None = None
+    formula_guard: bool = True
     mask_output: bool = False
+    monitor: Any = None  # a MonitorConfig: profile each chunk for monitoring (score --monitor)
+    monitor_by: list[str] = field(default_factory=list)
 
 
 def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
     """Score one chunk: the output rows (same count, same order), and what the summary and the per-case
     table need."""
     model = _worker_model(job.model_path)
-    preds = model.predict(chunk[job.text_column].tolist(), strategy=job.strategy)
+    preds = model.predict(note_texts(chunk[job.text_column]), strategy=job.strategy)
     kept = chunk if job.keep is None else chunk[job.keep]
     if job.mask_output and job.text_column in kept.columns:
         kept = mask_text_column(kept, job.text_column)
-    out = join_output(kept, predictions_frame(preds, strategy=job.strategy))
+    result = predictions_frame(preds, strategy=job.strategy)
+    out = join_output(kept, result)
     out = flatten_for(out, job.out_format)  # alternatives: a list, or a JSON string in CSV/xlsx cells
     if len(out) != len(chunk):  # the promise this module makes; never trade it for speed
         raise RuntimeError(f"rows {chunk.index[0]}–{chunk.index[-1]}: {len(chunk)} in, {len(out)} out")
@@ -119,20 +127,39 @@ def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
         reasons=[p.review_reason or "" for p in preds],
     )
     if job.out_format in TEXT_FORMATS:
-        scored.payload = encode_rows(out, job.out_format, job.out_encoding)
+        scored.payload = encode_rows(out, job.out_format, job.out_encoding, job.formula_guard)
     else:
         scored.frame = out
     if job.case_column:
         scored.proba = np.asarray([[p.probabilities[c] for c in model.classes_] for p in preds], dtype=np.float32)
-        scored.cases = chunk[job.case_column].tolist()
+        scored.cases = note_texts(chunk[job.case_column])  # typed cells: a missing integer ID is None
         scored.times = chunk[job.time_column].tolist() if job.time_column else None
+    if job.monitor is not None:
+        scored.profiles = _chunk_profiles(model, job, chunk, result)
     return scored
 
 
 def mask_text_column(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """``frame`` with ``column``'s notes masked (``--mask-output``); missing cells stay missing."""
-    notes = frame[column]
+    notes = pd.Series(note_texts(frame[column]), index=frame.index, dtype=object)  # typed cells: text first
     return frame.assign(**{column: notes.where(notes.isna(), notes.map(mask_pii, na_action="ignore"))})
+
+
+def check_slices(profiles: Any, monitor: Any, path: Path) -> None:
+    from .monitor import check_slices as check
+
+    check(profiles, monitor, path)
+
+
+def _chunk_profiles(model: TypingModel, job: ChunkJob, chunk: pd.DataFrame, result: pd.DataFrame) -> Any:
+    """The monitoring profile of a scored chunk, made where the chunk was scored (no reading back)."""
+    from .monitor import profile_chunk, token_rows
+
+    frame = result.assign(**{c: chunk[c] for c in job.monitor_by})
+    rows = np.asarray(chunk.index, dtype=np.int64)
+    return profile_chunk(
+        model, frame, note_texts(chunk[job.text_column]), job.monitor_by, token_rows(rows, job.monitor)
+    )
 
 
 def score_file(
@@ -152,32 +179,45 @@ def score_file(
     recency_decay: float = 0.8,
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
+    sep: str | None = None,
+    sheet: str | int | None = None,
+    formula_guard: bool = True,
     mask_output: bool = False,
+    monitor: Any = None,
+    monitor_by: list[str] | None = None,
 ) -> ScoreSummary:
     """Score ``input_path`` (a local model folder) into ``output_path`` (format from the extension); with
     ``case_column`` also ``OUTPUT.cases.<ext>`` by the rule in ``cases``."""
     input_path, output_path = Path(input_path), Path(output_path)
     model_dir = str(find_bundle(model_path))
     model = _worker_model(model_dir)
-    head = next(iter_table(input_path, chunk_size=1, encoding=encoding), None)
+    read = dict(encoding=encoding, typed=True, sep=sep, sheet=sheet)
+    head = next(iter_table(input_path, chunk_size=1, **read), None)
     if head is None:
-        raise DataError(f"{input_path}: no rows to score")
+        raise DataError(f"{input_path}: no rows to score" + sheet_hint(input_path, sheet))
     columns = list(head.columns)
-    text_column = pick_text_column(columns, text_column, text_fallbacks or ["text"], input_path)
-    needed = required_columns(text_column, id_columns, case_column, time_column)
-    check_columns(columns, needed, input_path)
+    try:
+        text_column = pick_text_column(columns, text_column, text_fallbacks or ["text"], input_path)
+        needed = list(
+            dict.fromkeys([*required_columns(text_column, id_columns, case_column, time_column), *(monitor_by or [])])
+        )
+        check_columns(columns, needed, input_path)
+    except DataError as exc:  # on a workbook of several sheets, say which one was read
+        raise DataError(f"{exc}{sheet_hint(input_path, sheet)}") from None
     keep = kept_columns(id_columns)
     cases_path = cases_output_path(output_path) if case_column else None
-    check_overwrite((output_path, cases_path), overwrite)
+    check_overwrite((output_path, cases_path), overwrite, exists=os.path.lexists)  # a dangling link counts
 
     summary = ScoreSummary(input_path, output_path)
     agg = CaseAggregator(model.classes_, recency_decay) if case_column else None
-    chunks = iter_table(input_path, chunk_size=chunk_size, encoding=encoding, columns=needed)
+    chunks = iter_table(input_path, chunk_size=chunk_size, columns=needed, **read)
     start = time.perf_counter()
-    with TableWriter(output_path, encoding=output_encoding, overwrite=overwrite) as writer:
+    with TableWriter(output_path, output_encoding, overwrite, formula_guard) as writer:
         job = ChunkJob(
-            model_dir, text_column, keep, strategy, writer.fmt, output_encoding, case_column, time_column, mask_output
-        )
+            model_dir, text_column, keep, strategy, writer.fmt, output_encoding, case_column, time_column,
+            writer.formula_guard, mask_output,
+        )  # fmt: skip
+        job.monitor, job.monitor_by = monitor, list(monitor_by or [])
         for scored in _scored(job, chunks, jobs):
             if scored.payload is not None:
                 writer.write_encoded(scored.payload, scored.columns, scored.rows)
@@ -188,11 +228,16 @@ def score_file(
             summary.review_counts.update(r for r in scored.reasons if r)
             if agg is not None:
                 agg.add(scored.cases, scored.proba, scored.reasons, scored.times)
+            if scored.profiles is not None:
+                summary.profiles = (
+                    scored.profiles if summary.profiles is None else summary.profiles.merge(scored.profiles)
+                )
+                check_slices(summary.profiles, monitor, input_path)
             if progress:
                 progress(scored.rows)
     if agg is not None:
         table = agg.result(model).rename(columns={"case": case_column})
-        with TableWriter(cases_path, encoding=output_encoding, overwrite=overwrite) as cw:
+        with TableWriter(cases_path, output_encoding, overwrite, formula_guard) as cw:
             cw.write(flatten_for(table if strategy else table.drop(columns=["strategy"]), cw.fmt))
         summary.cases_output, summary.cases = cases_path, len(table)
     summary.seconds = time.perf_counter() - start
@@ -208,9 +253,13 @@ def _scored(job: ChunkJob, chunks: Iterator[pd.DataFrame], jobs: int) -> Iterato
         return
     from joblib import Parallel, delayed  # worker processes: only when asked for
 
-    yield from Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs")(
-        delayed(score_chunk)(job, chunk) for chunk in chunks
+    from .workers import init_worker
+
+    # workers end with this process even when it is killed outright (see workers.py)
+    parallel = Parallel(
+        n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs", initializer=init_worker, initargs=(os.getpid(),)
     )
+    yield from parallel(delayed(score_chunk)(job, chunk) for chunk in chunks)
 
 
 def stderr_is_terminal() -> bool:
@@ -233,7 +282,12 @@ def run_score(
     strategy: bool = True,
     overwrite: bool = False,
     quiet: bool = False,
+    monitor: Any = None,
+    monitor_by: list[str] | None = None,
     tracking_uri: str | None = None,
+    sep: str | None = None,
+    sheet: str | int | None = None,
+    formula_guard: bool = True,
     mask_output: bool = False,
 ) -> ScoreSummary:
     """``score_file`` with defaults from the scoring config, a model from a path or URI (a registry model's
@@ -252,7 +306,12 @@ def run_score(
         time_column=time_column,
         recency_decay=cfg.recency_decay,
         overwrite=overwrite,
+        sep=sep,
+        sheet=sheet,
+        formula_guard=formula_guard,
         mask_output=mask_output,
+        monitor=monitor,
+        monitor_by=monitor_by,
     )
     with fetched_bundle(model, tracking_uri) as model_dir:
         try:

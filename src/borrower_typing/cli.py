@@ -38,6 +38,7 @@ ConfigOpt = Annotated[
 ]
 DEFAULT_TRAIN_CONFIG = Path("configs/train.yaml")
 DEFAULT_SCORE_CONFIG = Path("configs/score.yaml")
+DEFAULT_MONITOR_CONFIG = Path("configs/monitor.yaml")
 ModelOpt = Annotated[
     str | None,
     typer.Option(
@@ -47,6 +48,16 @@ ModelOpt = Annotated[
         "Default: $BORROWER_TYPING_MODEL or models/borrower-typing.",
     ),
 ]
+
+
+ByOpt = Annotated[
+    str | None, typer.Option("--by", help="Comma-separated columns to slice by (催收员,月份); the last one as time.")
+]
+MonitorConfigOpt = Annotated[
+    Path | None, typer.Option("--monitor-config", help="Monitoring thresholds (default: configs/monitor.yaml).")
+]
+FailOpt = Annotated[bool, typer.Option("--fail-on-drift", help="Exit with code 1 when drift is flagged.")]
+NoTrackOpt = Annotated[bool, typer.Option("--no-tracking", help="Skip the MLflow monitoring run.")]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -85,6 +96,16 @@ def train(
     promote: Annotated[bool, typer.Option("--promote", help="Make this version @champion regardless.")] = False,
     reports: Annotated[Path, typer.Option(help="Where evaluation files go.")] = Path("reports/train"),
     no_tracking: Annotated[bool, typer.Option("--no-tracking", help="Skip MLflow (nothing registered).")] = False,
+    eval_data: Annotated[
+        Path | None, typer.Option(help="Reference set both champion and candidate are scored on (same columns).")
+    ] = None,
+    allow_label_change: Annotated[
+        bool, typer.Option("--allow-label-change", help="Let a candidate with another label set replace the champion.")
+    ] = False,
+    on_conflict: Annotated[
+        Literal["error", "drop", "majority"] | None,
+        typer.Option(help="Same note, different labels: error (default), drop those notes, or keep the majority."),
+    ] = None,
 ) -> None:
     """Train, evaluate (CV and leave-one-group-out), log to MLflow, register, promote, export."""
     from .train import train as run_train
@@ -94,6 +115,8 @@ def train(
         "data.sources": [str(p) for p in data[1:]] if data else None,
         "data.text_column": text_column,
         "data.label_column": label_column,
+        "data.on_conflict": on_conflict,
+        "evaluation.reference_data": str(eval_data) if eval_data else None,
     }
     overrides = {k: v for k, v in given.items() if v is not None}
     if group_column is not None:  # "" means: no group, cross-validation only
@@ -108,6 +131,7 @@ def train(
             track=not no_tracking,
             progress=typer.echo,
             tracking_uri=_tracking_uri(cfg.tracking.tracking_uri),
+            allow_label_change=allow_label_change,
         )
     except _errors() as exc:
         _fail(str(exc))
@@ -121,9 +145,21 @@ def evaluate(
     text_column: Annotated[str, typer.Option(help="Column with the note text.")] = "text",
     label_column: Annotated[str, typer.Option(help="Column with labels.")] = "label",
     reports: Annotated[Path, typer.Option(help="Where the report files go.")] = Path("reports/evaluate"),
+    perturb: Annotated[
+        bool, typer.Option(help="Register robustness: macro-F1 clean and per perturbation (no report files).")
+    ] = False,
 ) -> None:
     """Score a trained model on a labelled file: macro-F1, per-class table, confusion matrix, calibration."""
-    from .evaluate import evaluate_model_on_file
+    from .evaluate import evaluate_model_on_file, evaluate_registers_on_file
+
+    if perturb:
+        try:
+            scores = evaluate_registers_on_file(model, data, text_column, label_column, tracking_uri=_tracking_uri())
+        except _errors() as exc:
+            _fail(str(exc))
+        for name, value in scores.items():
+            typer.echo(f"{name:<14} macro-F1 {value:.4f}  ({value - scores['clean']:+.4f})")
+        return
 
     try:
         out = evaluate_model_on_file(model, data, text_column, label_column, reports, tracking_uri=_tracking_uri())
@@ -195,31 +231,122 @@ def score(
     engine: Annotated[Literal["local", "spark"], typer.Option(help="spark: see docs/spark.md.")] = "local",
     spark_master: Annotated[str, typer.Option(help="Spark master for a new session.")] = "local[2]",
     partitions: Annotated[int | None, typer.Option(help="Spark: tasks scoring in parallel.")] = None,
+    sep: Annotated[str | None, typer.Option(help="CSV delimiter (default: from the header line; 'tab').")] = None,
+    sheet: Annotated[str | None, typer.Option(help=".xlsx sheet: name or number from 1 (default: first).")] = None,
+    no_formula_guard: Annotated[
+        bool, typer.Option("--no-formula-guard", help="Write cells starting with = + - @ as they are (CSV/xlsx).")
+    ] = False,
+    monitor: Annotated[bool, typer.Option("--monitor", help="Also monitor the batch in the same pass.")] = False,
+    by: ByOpt = None,
+    monitor_report: Annotated[Path | None, typer.Option(help="--monitor: HTML report path.")] = None,
+    monitor_config: MonitorConfigOpt = None,
+    fail_on_drift: FailOpt = False,
+    no_tracking: NoTrackOpt = False,
 ) -> None:
     """Score a whole export; every input row comes out, in order, with its prediction."""
+    watch = _monitoring(model, monitor_config) if monitor else None
+    if watch is not None and engine == "spark":
+        _fail("--monitor works with --engine local; run `borrower-typing monitor` on the Spark output")
     ids = [c.strip() for c in id_columns.split(",")] if id_columns else None
     common = dict(model=model, text_column=text_column, id_columns=ids, case_column=case_column, encoding=encoding)
     common |= dict(time_column=time_column, strategy=not no_strategy, overwrite=overwrite, mask_output=mask_output)
+    local = dict(sep=sep, sheet=sheet, formula_guard=not no_formula_guard)
+    if engine == "spark" and (sheet or no_formula_guard):
+        _fail("--sheet and --no-formula-guard are options of the local engine")
+    from .workers import sigterm_as_interrupt
+
     try:
         common |= dict(
             config=load_score_config(_config_path(config, DEFAULT_SCORE_CONFIG)), tracking_uri=_tracking_uri()
         )
-        if engine == "spark":
-            from .spark import run_score_spark
+        with sigterm_as_interrupt():
+            if engine == "spark":
+                from .spark import run_score_spark
 
-            summary = run_score_spark(input, output, spark_master=spark_master, partitions=partitions, **common)
-        else:
-            from .batch import run_score
+                summary = run_score_spark(
+                    input, output, spark_master=spark_master, partitions=partitions, sep=sep, **common
+                )
+            else:
+                from .batch import run_score
 
-            summary = run_score(
-                input, output, jobs=jobs, chunk_size=chunk_size, output_encoding=output_encoding, quiet=quiet, **common
-            )
+                common |= dict(monitor=watch, monitor_by=_split(by))
+                summary = run_score(
+                    input, output, jobs=jobs, chunk_size=chunk_size, output_encoding=output_encoding, quiet=quiet,
+                    **common, **local,
+                )  # fmt: skip
     except (*_errors(), ImportError) as exc:
         _fail(str(exc))
+    except OSError as exc:  # anticipated: no permission, no space, missing folder
+        _fail(f"{exc.filename or output}: {exc.strerror or exc}")
+    except KeyboardInterrupt as exc:
+        _fail(f"interrupted; {output} was not written", code=getattr(exc, "exit_code", 130))
     if not quiet:
         from .console import render_summary
 
         render_summary(summary)
+    if watch is not None:
+        from .monitor import monitor_scored
+
+        try:
+            result = monitor_scored(summary, model, watch, monitor_report, not no_tracking, _tracking_uri())
+        except _errors() as exc:
+            _fail(str(exc))
+        _report_monitoring(result, fail_on_drift)
+
+
+@app.command("monitor")
+def monitor_command(
+    scored_file: Annotated[Path, typer.Argument(help="A file written by `score` (any of its formats).")],
+    model: ModelOpt = None,
+    by: ByOpt = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="HTML report (default: beside the file).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Monitoring thresholds (default: configs/monitor.yaml).")
+    ] = None,
+    text_column: Annotated[str | None, typer.Option(help="Column with the notes (default as for score).")] = None,
+    encoding: Annotated[str | None, typer.Option(help="CSV encoding (default: detected).")] = None,
+    fail_on_drift: FailOpt = False,
+    no_tracking: NoTrackOpt = False,
+) -> None:
+    """Compare a scored batch with the model's reference profile: PSI, review share, vocabulary, slices."""
+    from .monitor import run_monitor
+
+    try:
+        config = _config_path(config, DEFAULT_MONITOR_CONFIG)
+        result = run_monitor(
+            scored_file, model, config, _split(by), output, text_column, encoding, not no_tracking, _tracking_uri()
+        )
+    except _errors() as exc:
+        _fail(str(exc))
+    _report_monitoring(result, fail_on_drift)
+
+
+def _split(by: str | None) -> list[str]:
+    return [c.strip() for c in by.split(",") if c.strip()] if by else []
+
+
+def _monitoring(model: str | None, config: Path | None):
+    """The monitoring config, after checking the model has a reference profile (before any scoring)."""
+    from .bundle import fetched_bundle
+    from .config import load_monitor_config
+    from .profile import load_profile
+
+    try:
+        with fetched_bundle(model, _tracking_uri()) as folder:
+            load_profile(folder)
+        return load_monitor_config(_config_path(config, DEFAULT_MONITOR_CONFIG))
+    except _errors() as exc:
+        _fail(str(exc))
+
+
+def _report_monitoring(result, fail_on_drift: bool) -> None:
+    from .console import render_monitoring
+
+    render_monitoring(result)
+    if fail_on_drift and result.drift:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -249,7 +376,10 @@ def data_validate(
     encoding: Annotated[str | None, typer.Option(help="CSV encoding (default: detected).")] = None,
     max_issues: Annotated[int, typer.Option(help="How many issues to list (all are counted).")] = 200,
 ) -> None:
-    """Check schema, labels, empty texts, duplicates, near duplicates and type names inside notes."""
+    """Check schema, labels, conflicts, empty texts, duplicates and type names inside notes.
+
+    Exit code 1 only for errors (missing column, unknown label, label conflict); the rest are warnings.
+    """
     from .data import read_table
     from .validate import validate_frame
 
@@ -263,11 +393,12 @@ def data_validate(
         typer.echo(report.counts.to_string())
     for issue in report.issues[:max_issues]:
         where = f"row {issue.row}" if issue.row is not None else "file"
-        typer.echo(f"{path}:{where}: {issue.rule}: {issue.message}")
-    if report.issues:
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(report.by_rule().items()))
-        _fail(f"{len(report.issues)} problems in {report.rows} rows ({counts})", code=1)
-    typer.echo(f"OK: {report.rows} rows, no problems")
+        typer.echo(f"{path}:{where}: {issue.rule} ({issue.severity}): {issue.message}")
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(report.by_rule().items()))
+    summary = f"{report.rows} rows: {len(report.errors)} errors, {len(report.warnings)} warnings ({counts or 'none'})"
+    if not report.ok:
+        _fail(summary, code=1)
+    typer.echo(f"OK: {summary}")
 
 
 @labels_app.command("check")

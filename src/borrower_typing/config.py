@@ -37,6 +37,9 @@ class DataConfig(_Strict):
         "style", description="Column whose values are held out one at a time (leave-one-group-out)."
     )
     encoding: str | None = None
+    on_conflict: Literal["error", "drop", "majority"] = Field(
+        "error", description="The same note with different labels: refuse, drop those notes, or keep the majority."
+    )
     sources: list[Path] = Field(
         default_factory=list, description="More labelled files with the same columns (e.g. labels from Label Studio)."
     )
@@ -46,6 +49,12 @@ class DataConfig(_Strict):
 class TokenizerConfig(_Strict):
     backend: Literal["rjieba", "jieba"] = "rjieba"
     user_dicts: list[Path] = Field(default_factory=list, description="Extra jieba-style user dictionaries.")
+
+
+class TextConfig(_Strict):
+    shorthand_tables: list[Path] = Field(
+        default_factory=list, description="Extra shorthand tables (term<TAB>replacement) on top of the shipped one."
+    )
 
 
 class VectorizerConfig(_Strict):
@@ -103,6 +112,13 @@ class ReviewConfig(_Strict):
         description="Floor for 'auto': a top type below this is a guess, whatever validation says.",
     )
     max_threshold: float = Field(0.6, gt=0, le=1, description="Ceiling for 'auto', so review stays a minority.")
+    min_vocab_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Notes whose character pairs the vocabulary knows less than this share of go to review "
+        "(out_of_vocabulary); 0 turns the rule off.",
+    )
 
 
 class EvaluationConfig(_Strict):
@@ -110,6 +126,11 @@ class EvaluationConfig(_Strict):
     seed: int = 42
     audit_rows: int = Field(50, ge=0)
     n_jobs: int = 1
+    reference_data: Path | None = Field(
+        None, description="Labelled notes both the champion and a candidate are scored on before promotion."
+    )
+    reference_text_column: str | None = Field(None, description="Default: data.text_column.")
+    reference_label_column: str | None = Field(None, description="Default: data.label_column.")
 
 
 class SearchConfig(_Strict):
@@ -134,6 +155,7 @@ class TrackingConfig(_Strict):
 class TrainConfig(_Strict):
     data: DataConfig = DataConfig()
     tokenizer: TokenizerConfig = TokenizerConfig()
+    text: TextConfig = TextConfig()
     features: FeaturesConfig = FeaturesConfig()
     classifier: ClassifierConfig = ClassifierConfig()
     calibration: CalibrationConfig = CalibrationConfig()
@@ -152,6 +174,44 @@ class ScoreConfig(_Strict):
     recency_decay: float = Field(
         0.8, gt=0, le=1, description="Case aggregation: weight of a note relative to the next later one."
     )
+
+
+class MonitorConfig(_Strict):
+    """Thresholds of ``borrower-typing monitor`` (configs/monitor.yaml, section ``monitor``)."""
+
+    psi_warn: float = Field(0.1, gt=0, description="Type mix and confidence PSI at or above this: worth a look.")
+    psi_alert: float = Field(0.25, gt=0, description="Type mix and confidence PSI at or above this: drift.")
+    input_psi_warn: float = Field(0.25, gt=0, description="Note length and vocabulary-share PSI: worth a look.")
+    input_psi_alert: float = Field(
+        1.0,
+        gt=0,
+        description="Note length and vocabulary-share PSI: drift. Looser than the output bands: lengths move with "
+        "the mix of channels from month to month (see docs/monitoring.md).",
+    )
+    review_share_increase: float = Field(
+        0.1, gt=0, le=1, description="Drift when the review share rises by this much (absolute) over the reference."
+    )
+    vocab_share_drop: float = Field(
+        0.1, gt=0, le=1, description="Drift when the mean vocabulary share falls by this much below the reference."
+    )
+    min_rows: int = Field(200, ge=1, description="Slices with fewer rows are listed but never flagged.")
+    max_slices: int = Field(5_000, ge=1, description="More distinct --by values than this stops with an error.")
+    chunk_size: int = Field(50_000, gt=0)
+    token_rows: int = Field(2_000, ge=0, description="Tokenize every note of the first rows …")
+    token_every: int = Field(20, ge=1, description="… and every n-th note after them (new-token counts).")
+    top_tokens: int = Field(20, ge=1, description="How many over-represented new tokens to list.")
+    experiment: str = "borrower-typing-monitoring"
+
+    @model_validator(mode="after")
+    def _bands(self) -> MonitorConfig:
+        if self.psi_warn >= self.psi_alert or self.input_psi_warn >= self.input_psi_alert:
+            raise ValueError("psi_warn must be below psi_alert, and input_psi_warn below input_psi_alert")
+        return self
+
+
+def load_monitor_config(path: str | Path | None = None) -> MonitorConfig:
+    raw = load_yaml(path).get("monitor", {}) if path else {}
+    return _validate(MonitorConfig, raw, str(path or "defaults"))
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:

@@ -1,8 +1,9 @@
-"""Human-readable terminal output for one prediction and for a scoring summary."""
+"""Human-readable terminal output for one prediction, a scoring summary and a monitoring run."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 
 from .model import Prediction
 from .text import mask_pii
@@ -52,3 +53,26 @@ def render_summary(summary) -> None:
     print(f"types (rows not needing review): {counts or '-'}", file=out)
     if summary.cases_output:
         print(f"{summary.cases:,} cases -> {summary.cases_output}", file=out)
+
+
+def render_monitoring(result) -> None:
+    """The verdict, each signal and the worst slices of a monitoring run, on standard output."""
+    s = result.summary
+    lines = [f"monitoring verdict: {s['verdict'].upper()} ({s['rows']:,} rows)"]
+    for g in s["signals"]:
+        lines.append(
+            f"  {g['status']:5}  {g['name']:22} {g['value']:8.3f}  (drift at {g['threshold']:g})  {g['detail']}"
+        )
+    lines += [f"  slice {line}" for line in list(iter_slices(s))[:10]]
+    run = f"; MLflow run {result.run_id}" if result.run_id else ""
+    lines.append(f"report: {result.report} (summary {result.summary_file}){run}")
+    print("\n".join(lines))
+
+
+def iter_slices(summary: dict) -> Iterator[str]:
+    """One line per slice that is not ok, worst first (for the command's output)."""
+    for s in summary["slices"]:
+        if s["status"] in ("drift", "watch"):
+            worst = max(s["signals"], key=lambda g: g["value"] / g["threshold"])
+            where = ", ".join(f"{k}={v}" for k, v in s["slice"].items())
+            yield f"{s['status']:5}  {where}  ({s['rows']} rows): {worst['name']} {worst['value']:.3f}"

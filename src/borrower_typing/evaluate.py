@@ -17,7 +17,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import classification_report, confusion_matrix, f1_score
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from .data import DataError, read_table
 from .labels import CLASSES, NONE
@@ -86,18 +86,31 @@ def evaluate_pipeline(
     seed: int = 42,
     n_jobs: int = 1,
     progress: Callable[[str], None] | None = None,
+    cv_groups: Sequence[str] | None = None,
 ) -> EvaluationResult:
-    """Stratified k-fold out-of-fold probabilities and, with ``groups``, leave-one-group-out macro-F1."""
+    """Stratified k-fold out-of-fold probabilities and, with ``groups``, leave-one-group-out macro-F1.
+
+    With ``cv_groups`` (duplicate keys, see ``duplicates``) notes sharing a value stay in one CV fold, and a
+    held-out group's notes are also left out of its training side wherever they repeat.
+    """
     y = np.asarray(y, dtype=object)
     classes = [c for c in CLASSES if c in set(y)] + sorted(set(y) - set(CLASSES))
-    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    jobs = [(tr, te) for tr, te in skf.split(np.zeros(len(y)), y)]
+    if cv_groups is not None:
+        sgkf = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        jobs = [(tr, te) for tr, te in sgkf.split(np.zeros(len(y)), y, np.asarray(cv_groups, dtype=object))]
+    else:
+        skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        jobs = [(tr, te) for tr, te in skf.split(np.zeros(len(y)), y)]
     group_names: list[str] = []
     if groups is not None:
         g = np.asarray(groups, dtype=object)
         group_names = sorted(set(g))
+        keys = np.asarray(cv_groups if cv_groups is not None else np.arange(len(y)), dtype=object)
         if len(group_names) >= 2:
-            jobs += [(np.flatnonzero(g != name), np.flatnonzero(g == name)) for name in group_names]
+            jobs += [
+                (np.flatnonzero((g != name) & ~np.isin(keys, keys[g == name])), np.flatnonzero(g == name))
+                for name in group_names
+            ]
         else:
             group_names = []
     if progress:
@@ -362,3 +375,33 @@ def evaluate_model_on_file(
         "ece": expected_calibration_error(proba, y, classes),
         "per_class": result.per_class(),
     }
+
+
+def evaluate_registers_on_file(
+    model: str | Path | None,
+    data: str | Path,
+    text_column: str,
+    label_column: str,
+    seed: int = 0,
+    tracking_uri: str | None = None,
+) -> dict[str, float]:
+    """Macro-F1 of a trained model on a labelled file, clean and under each register perturbation
+    (``robustness.PERTURBATIONS``: Traditional characters, English shorthand, system lines, speech-to-text,
+    no punctuation)."""
+    from .robustness import robustness_scores
+
+    typing_model = load_model(model, tracking_uri)
+    df = read_table(data)
+    missing = [c for c in (text_column, label_column) if c not in df.columns]
+    if missing:
+        raise DataError(f"{data}: no column {', '.join(map(repr, missing))}; columns are {list(df.columns)}")
+    slugs = [typing_model.labels.try_slug(v) if isinstance(v, str) else None for v in df[label_column]]
+    bad = [i for i, s in zip(df.index, slugs, strict=True) if s is None]
+    if bad:
+        raise DataError(f"{data}: unknown label in column {label_column!r} at rows {bad[:10]}")
+    classes = np.asarray(typing_model.classes_)
+
+    def predict(texts: list[str]) -> list[str]:
+        return classes[typing_model.predict_proba(texts).argmax(axis=1)].tolist()
+
+    return robustness_scores(predict, df[text_column].fillna("").astype(str).tolist(), slugs, seed=seed)

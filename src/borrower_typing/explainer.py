@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from scipy import sparse
 
 from .ngrams import display_feature
+from .registers import SYSTEM_DISPLAY, original_words
 from .text import PLACEHOLDERS
 
 PLACEHOLDER_DISPLAY = {
@@ -21,6 +23,7 @@ PLACEHOLDER_DISPLAY = {
     "TIME": "[时间]",
 }
 assert set(PLACEHOLDER_DISPLAY) == set(PLACEHOLDERS)
+PLACEHOLDER_DISPLAY.update(SYSTEM_DISPLAY)  # system-line tokens shown as what they stand for
 
 # Punctuation stripped from the edges of a piece of evidence.
 _EDGE_MARKS = " ,.!?;:，。！？；：、"
@@ -91,3 +94,11 @@ class Explainer:
                 piece = piece.replace(key, label)
             piece = self._display_cache[feature] = piece.strip()
         return piece
+
+
+def as_written(pieces: list[str], original: object, table: Any = None) -> list[str]:
+    """Evidence pieces as they appear in the original note (a mapped PTP as PTP, Traditional as written);
+    the same list when every piece is already there."""
+    if not pieces or not isinstance(original, str) or all(p in original for p in pieces):
+        return pieces
+    return original_words(pieces, original, table)

@@ -17,6 +17,7 @@ from sklearn.pipeline import FeatureUnion
 from .config import FeaturesConfig, TokenizerConfig, VectorizerConfig
 from .ngrams import KeyIndex, char_counts, char_index, word_counts, word_index
 from .pii import looks_like_number
+from .registers import table_with
 from .text import normalize, texts_of
 from .tokenize import Tokenizer, make_tokenizer
 
@@ -25,8 +26,9 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
     """First pipeline step: takes a DataFrame with a text column (or a list of notes) and returns the
     normalised notes, one per input row (missing or non-string cells become "")."""
 
-    def __init__(self, column: str = "text"):
+    def __init__(self, column: str = "text", shorthand: tuple[tuple[str, str], ...] = ()):
         self.column = column
+        self.shorthand = shorthand  # users' shorthand entries (text.shorthand_tables), stored with the model
 
     def fit(self, X: object, y: object = None) -> TextNormalizer:
         self.n_features_in_ = 1
@@ -34,7 +36,8 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: object) -> list[str]:
-        return [normalize(t) for t in texts_of(X, self.column)]
+        table = table_with(tuple(map(tuple, self.shorthand))) if self.shorthand else None
+        return [normalize(t, table) for t in texts_of(X, self.column)]
 
     def get_feature_names_out(self, input_features: Iterable[str] | None = None) -> np.ndarray:
         return np.asarray([self.column], dtype=object)

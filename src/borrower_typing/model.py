@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,9 +16,10 @@ import numpy as np
 from scipy import sparse
 
 from .bundle import TRUSTED_TYPES, find_bundle, read_bundle, write_bundle
-from .explainer import Explainer
+from .explainer import Explainer, as_written
 from .labels import LabelSet, load_labels
 from .predictor import Predictor, Scores
+from .registers import table_with
 from .review import NO_BASIS_REASONS, shown_type, strategy_key
 from .schema import join_output, predictions_frame
 from .scorer import LinearScorer, NotCompilable
@@ -28,6 +29,8 @@ if TYPE_CHECKING:  # pandas and scikit-learn stay out of the one-note path
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
+# Models saved before the out-of-vocabulary rule get the default of ReviewConfig.min_vocab_share.
+DEFAULT_MIN_VOCAB_SHARE = 0.5
 # Re-exported for callers that import them from here.
 __all__ = ["NO_BASIS_REASONS", "TRUSTED_TYPES", "Prediction", "TypingModel", "find_bundle", "predictions_frame"]
 
@@ -77,6 +80,7 @@ class TypingModel:
         meta: dict[str, Any] | None = None,
         scorer: LinearScorer | None = None,
         source: Any = None,
+        min_vocab_share: float = DEFAULT_MIN_VOCAB_SHARE,
     ):
         """``source``: where the pipeline is read from when ``pipeline`` is None (a bundle folder, or a
         callable returning the pipeline)."""
@@ -91,7 +95,14 @@ class TypingModel:
         self._source = Path(source) if isinstance(source, (str, Path)) else source
         self.labels = labels or load_labels()
         self.meta = dict(meta or {})
-        self.predictor = Predictor(scorer, lambda: self.pipeline, threshold, min_cjk_chars)
+        # Users' shorthand entries (text.shorthand_tables) travel in meta.json, so every engine reads notes alike.
+        first_step = pipeline.steps[0][1] if hasattr(pipeline, "steps") else None
+        if "shorthand" not in self.meta and getattr(first_step, "shorthand", ()):
+            self.meta["shorthand"] = [list(e) for e in first_step.shorthand]
+        shorthand = tuple(tuple(e) for e in self.meta.get("shorthand") or ())
+        self._table = table_with(shorthand) if shorthand else None
+        self.predictor = Predictor(scorer, lambda: self.pipeline, threshold, min_cjk_chars, min_vocab_share)
+        self.profile: dict[str, Any] | None = None  # reference profile (profile.py), written by save
         self.classes_ = self.predictor.classes
         if scorer is not None:
             coef = scorer.coef
@@ -118,6 +129,22 @@ class TypingModel:
         return self.predictor.min_cjk_chars
 
     @property
+    def min_vocab_share(self) -> float:
+        return self.predictor.min_vocab_share
+
+    @min_vocab_share.setter
+    def min_vocab_share(self, value: float) -> None:
+        self.predictor.min_vocab_share = float(value)
+
+    @property
+    def known_pairs(self) -> frozenset[str]:
+        return self.predictor.known_pairs
+
+    def vocab_share(self, note: str) -> float | None:
+        """Share of a normalised note's character pairs the vocabulary knows (see vocab.py)."""
+        return self.predictor.vocab_share(note)
+
+    @property
     def pipeline(self) -> Pipeline:
         """The fitted scikit-learn pipeline (read from the bundle on first use)."""
         if self._pipeline is None:
@@ -136,7 +163,7 @@ class TypingModel:
         return self.predictor.features(notes)
 
     def transform(self, texts: Iterable[object]) -> sparse.csr_matrix:
-        return self.features([normalize(t) for t in texts_of(texts)])
+        return self.features([normalize(t, self._table) for t in texts_of(texts)])
 
     def predict_proba(self, texts: Iterable[object]) -> np.ndarray:
         """Class probabilities, columns in ``self.classes_`` order."""
@@ -149,13 +176,20 @@ class TypingModel:
         An answer depends only on the normalised note, so notes that normalise alike (the same remark with
         another date, amount or masked name; 关机 and 无人接听 a thousand times) are scored once.
         """
-        notes = [normalize(n) for n in texts_of(texts)]
+        raw = texts_of(texts)
+        notes = [normalize(n, self._table) for n in raw]
         first: dict[str, int] = {}
         position = [first.setdefault(n, len(first)) for n in notes]
         if len(first) == len(notes):
-            return self._predict_unique(notes, evidence, strategy)
-        unique = self._predict_unique(list(first), evidence, strategy)
-        return [unique[p] for p in position]
+            preds = self._predict_unique(notes, evidence, strategy)
+        else:
+            unique = self._predict_unique(list(first), evidence, strategy)
+            preds = [unique[p] for p in position]
+        if not evidence:
+            return preds
+        # Evidence in the collector's own words (a mapped PTP shown as PTP, Traditional as written).
+        shown = [as_written(p.evidence, r, self._table) for p, r in zip(preds, raw, strict=True)]
+        return [p if s is p.evidence else replace(p, evidence=s) for p, s in zip(preds, shown, strict=True)]
 
     def _predict_unique(self, notes: list[str], evidence: int, strategy: bool) -> list[Prediction]:
         """Predictions for distinct, already normalised notes."""
@@ -221,7 +255,13 @@ class TypingModel:
         """Write the bundle (see ``bundle.write_bundle``)."""
         meta = {**self.meta, "threshold": self.threshold, "min_cjk_chars": self.min_cjk_chars}
         meta["classes"] = self.classes_
-        return write_bundle(directory, self.pipeline, self.scorer, self.labels, meta)
+        meta["min_vocab_share"] = self.min_vocab_share
+        directory = write_bundle(directory, self.pipeline, self.scorer, self.labels, meta)
+        if self.profile is not None:
+            from .profile import save_profile
+
+            save_profile(self.profile, directory)
+        return directory
 
     @classmethod
     def load(cls, directory: str | Path, labels: LabelSet | None = None, in_memory: bool = False) -> TypingModel:
@@ -230,5 +270,8 @@ class TypingModel:
         b = read_bundle(directory, labels, in_memory=in_memory)
         meta = dict(b.meta)
         threshold, min_cjk = meta.pop("threshold", 0.0), meta.pop("min_cjk_chars", 3)
+        vocab = meta.pop("min_vocab_share", DEFAULT_MIN_VOCAB_SHARE)
         pipeline = None if b.scorer is not None else b.pipeline()
-        return cls(pipeline, b.labels, threshold, min_cjk, meta, scorer=b.scorer, source=b.pipeline)
+        return cls(
+            pipeline, b.labels, threshold, min_cjk, meta, scorer=b.scorer, source=b.pipeline, min_vocab_share=vocab
+        )

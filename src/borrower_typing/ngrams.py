@@ -182,7 +182,13 @@ def tfidf(X: sparse.csr_matrix, idf: np.ndarray, sublinear_tf: bool, l2: bool) -
     return X
 
 
+# Spaces between tokens go, except between two Latin words (承诺 还款 -> 承诺还款, will pay -> will pay).
+_JOIN_RE = re.compile(r"(?<![A-Za-z0-9]) | (?![A-Za-z0-9])")
+
+
 def display_feature(name: str) -> str:
     """A feature name as the words a collector would recognise: ``word__还 不了`` -> ``还不了``."""
     _, _, piece = name.partition("__")
-    return piece.replace(" ", "")
+    if name.startswith("word__") and piece.isascii():  # English words keep their spaces: pay next week
+        return piece
+    return _JOIN_RE.sub("", piece)

@@ -85,10 +85,14 @@ def _has_birth_date(digits: str) -> bool:
 
 
 def _allowed(kind: str | None, digits: str, piece: str) -> bool:
-    """Dates are never part of a personal number, except the birth date inside an ID number."""
+    """Dates are never part of a personal number, except the birth date inside an ID number, and a mobile
+    number written without spaces whose first groups happen to read as a date (``1900-1-01-0000``): a date
+    written beside another number has a space between them, and masking a date costs less than leaking a phone."""
     if kind is None:
         return False
-    return not _DATE_GROUPS.search(piece) or (kind == IDNO and _has_birth_date(digits))
+    if not _DATE_GROUPS.search(piece):
+        return True
+    return (kind == IDNO and _has_birth_date(digits)) or (kind == PHONE and not any(c.isspace() for c in piece))
 
 
 def _digits_of(piece: str) -> str:

@@ -16,6 +16,7 @@ from sklearn.svm import LinearSVC
 
 from .config import ClassifierConfig, TrainConfig
 from .features import TextNormalizer, build_features, build_tokenizer
+from .registers import user_entries
 
 
 def build_classifier(cfg: ClassifierConfig, seed: int = 42) -> Any:
@@ -40,7 +41,7 @@ def build_pipeline(config: TrainConfig, text_column: str = "text") -> Pipeline:
         clf = CalibratedClassifierCV(clf, method=config.calibration.method, cv=config.calibration.cv, ensemble=False)
     return Pipeline(
         [
-            ("normalize", TextNormalizer(column=text_column)),
+            ("normalize", TextNormalizer(column=text_column, shorthand=user_entries(config.text.shorthand_tables))),
             ("features", build_features(config.features, build_tokenizer(config.tokenizer))),
             ("clf", clf),
         ]

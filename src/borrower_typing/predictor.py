@@ -16,6 +16,7 @@ from scipy import sparse
 from .labels import NONE, TYPES
 from .review import note_review_reason
 from .scorer import LinearScorer, NotCompilable
+from .vocab import known_pairs, vocab_share
 
 
 @dataclass
@@ -39,12 +40,15 @@ class Predictor:
         pipeline: Callable[[], Any],
         threshold: float = 0.0,
         min_cjk_chars: int = 3,
+        min_vocab_share: float = 0.0,
     ):
         """``pipeline``: returns the fitted scikit-learn pipeline (called only when there is no scorer)."""
         self.scorer = scorer
         self._pipeline = pipeline
         self.threshold = float(threshold)
         self.min_cjk_chars = int(min_cjk_chars)
+        self.min_vocab_share = float(min_vocab_share)
+        self._known_pairs: frozenset[str] | None = None
         self.classes = [str(c) for c in (scorer.classes if scorer else pipeline().classes_)]
         unknown = set(self.classes) - set(TYPES) - {NONE}
         if unknown:
@@ -83,8 +87,38 @@ class Predictor:
             no_basis = np.zeros(len(proba), dtype=bool)
         else:
             no_basis = proba[:, self._none] >= type_p.max(axis=1)
+        check_vocab = self.min_vocab_share > 0
         reasons = [
-            note_review_reason(note, bool(nb), float(p), self.threshold, self.min_cjk_chars)
+            note_review_reason(
+                note,
+                bool(nb),
+                float(p),
+                self.threshold,
+                self.min_cjk_chars,
+                self.vocab_share(note) if check_vocab else None,
+                self.min_vocab_share,
+            )
             for note, nb, p in zip(notes, no_basis.tolist(), top_p.tolist(), strict=True)
         ]
         return Scores(X, proba, type_p, order, self.type_idx[order[:, 0]], reasons)
+
+    @property
+    def known_pairs(self) -> frozenset[str]:
+        """The character pairs of the vocabulary (empty when the model has no character n-grams of length 2)."""
+        if self._known_pairs is None:
+            terms: list[str] = []
+            if self.scorer is not None:
+                for block in self.scorer.blocks:
+                    if block.analyzer == "char" and block.ngram_range[0] <= 2 <= block.ngram_range[1]:
+                        terms.extend(block.terms.tolist())
+            else:
+                for _, vec in self._pipeline().named_steps["features"].transformer_list:
+                    if vec.analyzer == "char" and vec.ngram_range[0] <= 2 <= vec.ngram_range[1]:
+                        terms.extend(vec.vocabulary_)
+            self._known_pairs = known_pairs(terms)
+        return self._known_pairs
+
+    def vocab_share(self, note: str) -> float | None:
+        """Share of a normalised note's character pairs the vocabulary knows (None: nothing to measure)."""
+        known = self.known_pairs
+        return vocab_share(note, known) if known else None

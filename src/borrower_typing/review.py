@@ -9,26 +9,36 @@ its probability stay in ``best_guess`` / ``best_guess_confidence`` (filled on ev
 from __future__ import annotations
 
 from .labels import NONE
-from .text import cjk_count
+from .registers import has_system_tokens, readable_count
+from .vocab import OOV_REASON
 
 # Reasons under which a note says nothing about the borrower (low_confidence is not one of them): such a note
 # gets the ``none`` guidance instead of its guessed type's playbook.
-NO_BASIS_REASONS = frozenset({"empty", "not_chinese", "too_short", "no_basis"})
+NO_BASIS_REASONS = frozenset({"empty", "not_chinese", "too_short", OOV_REASON, "no_basis"})
 # Reasons under which a note carries no text to weigh at all: it counts for nothing in its case.
 NO_TEXT_REASONS = frozenset({"empty", "not_chinese", "too_short"})
 
 
 def note_review_reason(
-    text: str, no_basis: bool, confidence: float, threshold: float, min_cjk_chars: int
+    text: str,
+    no_basis: bool,
+    confidence: float,
+    threshold: float,
+    min_cjk_chars: int,
+    vocab_share: float | None = None,
+    min_vocab_share: float = 0.0,
 ) -> str | None:
-    """Why a normalised note needs review, or None: no text, too little Chinese, no basis, low confidence."""
+    """Why a normalised note needs review, or None: no text, too little readable text (Chinese characters or
+    English words), mostly unknown to the vocabulary (``vocab_share``, see vocab.py), no basis, low confidence."""
     if not text:
         return "empty"
-    n_cjk = cjk_count(text, at_most=max(1, min_cjk_chars))
-    if n_cjk == 0:
-        return "not_chinese"
+    n_cjk = readable_count(text, at_most=max(1, min_cjk_chars))
+    if n_cjk == 0:  # "not_chinese" now means no readable words in either script; system lines only: no basis
+        return "no_basis" if has_system_tokens(text) else "not_chinese"
     if n_cjk < min_cjk_chars:
         return "too_short"
+    if vocab_share is not None and vocab_share < min_vocab_share:  # gibberish, another language: a guess
+        return OOV_REASON
     if no_basis:
         return "no_basis"
     if confidence < threshold:

@@ -256,6 +256,7 @@ def run_score_spark(
     config: ScoreConfig | None = None,
     tracking_uri: str | None = None,
     mask_output: bool = False,
+    sep: str | None = None,
 ) -> SparkScoreSummary:
     """``borrower-typing score --engine spark``: read, score, write (and the per-case table), on Spark.
 
@@ -263,12 +264,13 @@ def run_score_spark(
     only when no session is running and no master is configured (see ``spark_io.get_spark``).
     ``partitions``: how many tasks score in parallel (default: the session's default parallelism, or the
     input's partition count if larger). Scored notes are persisted (memory, then disk) so the model runs once
-    per note even though the outputs and the summary take several Spark jobs.
+    per note even though the outputs and the summary take several Spark jobs. ``sep``: the CSV delimiter
+    (default: from a local file's header line, see ``spark_io.read_input``).
     """
     with quiet_pandas_warning():
         return _run(
             input_path, output_path, model, text_column, id_columns, case_column, time_column, spark_master,
-            partitions, encoding, strategy, overwrite, config or ScoreConfig(), tracking_uri, mask_output,
+            partitions, encoding, strategy, overwrite, config or ScoreConfig(), tracking_uri, mask_output, sep,
         )  # fmt: skip
 
 
@@ -288,6 +290,7 @@ def _run(
     cfg: ScoreConfig,
     tracking_uri: str | None,
     mask_output: bool = False,
+    sep: str | None = None,
 ) -> SparkScoreSummary:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -298,7 +301,7 @@ def _run(
     spark = get_spark(spark_master)
     cases_target = cases_location(target) if case_column else None
     check_overwrite((target, cases_target), overwrite, exists=lambda loc: output_exists(spark, loc))
-    sdf = read_input(spark, source, encoding)
+    sdf = read_input(spark, source, encoding, sep)
     columns = sdf.columns
     text_column = pick_text_column(columns, text_column, [cfg.text_column, *cfg.text_column_fallbacks], source)
     check_columns(columns, required_columns(None, id_columns, case_column, time_column), source)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import warnings
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+BOM = b"\xef\xbb\xbf"  # Excel opens UTF-8 CSV correctly only with it
 SPARK_CHARSETS = {"utf8", "utf16", "utf16be", "utf16le", "utf32", "iso88591", "usascii"}
 
 
@@ -104,10 +106,11 @@ def _java_charset(encoding: str) -> str:
     return "UTF-8" if name in {"utf-8-sig", "utf8-sig", "utf8"} else encoding
 
 
-def read_input(spark: SparkSession, location: str, encoding: str | None = None) -> DataFrame:
+def read_input(spark: SparkSession, location: str, encoding: str | None = None, sep: str | None = None) -> DataFrame:
     """A file, a folder of files or a table, read by Spark. CSV: header row, quoted fields may span lines,
     ``""`` escapes a quote, empty cells are null (as in the local engine); the encoding is ``encoding``, else
-    detected for a local file (UTF-8 or GB18030), else UTF-8."""
+    detected for a local file (UTF-8 or GB18030), else UTF-8; the delimiter is ``sep``, else chosen from a
+    local file's header line as the local engine does, else ``,``."""
     from pyspark.errors import AnalysisException
     from pyspark.sql import functions as F
 
@@ -131,7 +134,8 @@ def read_input(spark: SparkSession, location: str, encoding: str | None = None) 
         if _java_charset(enc).lower().replace("-", "") not in SPARK_CHARSETS:
             # Spark 4 accepts only the UTF/ISO-8859-1/ASCII family unless told to use the JDK's charsets.
             spark.conf.set("spark.sql.legacy.javaCharsets", "true")
-        sep = "\t" if suffix == ".tsv" else (_csv_sep(local, enc) if local.is_file() else ",")
+        default = "\t" if suffix == ".tsv" else ","
+        sep = _csv_sep(local, enc, sep) if local.is_file() or sep is not None else default
         sdf = spark.read.csv(
             location,
             header=True,
@@ -190,7 +194,8 @@ def write_output(
 
     - ``*.parquet`` (or ``.pq``): a Parquet folder as Spark writes it (one part file per partition);
     - ``*.csv``: ONE CSV file at exactly that path (one task writes it into a hidden folder next to it,
-      then the part file is copied to the path after a BOM), UTF-8 with BOM like the local engine;
+      then the part file is copied to the path after a BOM), UTF-8 with BOM like the local engine; on a
+      local file system through ``tables.atomic`` as the local engine's outputs;
     - ``*.csv/`` (trailing slash): a CSV folder as Spark writes it, for outputs too big for one file;
     - a name without suffix or path: a table (``saveAsTable``).
 
@@ -259,6 +264,10 @@ def _plain_decimal(column: Any) -> Any:
 
 def _write_single_csv(spark: SparkSession, sdf: DataFrame, location: str, options: dict, overwrite: bool) -> None:
     fs, target = _hadoop_path(spark, location)
+    if fs.getUri().getScheme() == "file":
+        _write_single_local_csv(sdf, Path(fs.makeQualified(target).toUri().getPath()), options, overwrite)
+        return
+    # another file system (HDFS, object stores): no exclusive create or no-replace rename to rely on
     if fs.exists(target) and not overwrite:
         raise DataError(f"{location}: already exists; pass --overwrite to replace it")
     tmp_location = f"{target.getParent().toString()}/.{target.getName()}.partial"
@@ -269,6 +278,34 @@ def _write_single_csv(spark: SparkSession, sdf: DataFrame, location: str, option
         raise RuntimeError(f"{tmp_location}: expected one part file, found {len(parts)}")
     jvm = spark.sparkContext._jvm
     out = fs.create(target, True)
-    out.write(bytearray(b"\xef\xbb\xbf"))  # BOM: Excel opens UTF-8 CSV correctly only with it
+    out.write(bytearray(BOM))
     jvm.org.apache.hadoop.io.IOUtils.copyBytes(fs.open(parts[0]), out, spark.sparkContext._jsc.hadoopConfiguration())
     fs.delete(tmp, True)
+
+
+def _write_single_local_csv(sdf: DataFrame, path: Path, options: dict, overwrite: bool) -> None:
+    """A local file as the local engine writes one (``tables.atomic``): Spark's task writes into a hidden
+    folder named after a unique temporary file, whose bytes then become the output, published without
+    replacing a file another run wrote meanwhile (unless ``overwrite``). Every failure removes both."""
+    from .tables.atomic import AtomicFile
+    from .tables.formats import os_error_line
+
+    out = AtomicFile(path, overwrite=overwrite)
+    parts_dir = out.tmp.with_name(f"{out.tmp.name}.d")
+    try:
+        sdf.write.mode("errorifexists").options(**options).csv(parts_dir.as_uri())
+        parts = sorted(parts_dir.glob("part-*"))
+        if len(parts) != 1:
+            raise RuntimeError(f"{parts_dir}: expected one part file, found {len(parts)}")
+        out.handle.write(BOM)
+        with parts[0].open("rb") as part:
+            shutil.copyfileobj(part, out.handle, 1 << 20)
+    except OSError as exc:  # no space, no permission: one line naming the output
+        out.discard()
+        raise DataError(os_error_line(path, exc, "write")) from exc
+    except BaseException:
+        out.discard()
+        raise
+    finally:
+        shutil.rmtree(parts_dir, ignore_errors=True)
+    out.publish()

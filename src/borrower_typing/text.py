@@ -3,8 +3,9 @@
 Two entry points:
 - ``mask_pii`` replaces phone, ID-card and bank-card numbers (however written) and e-mails with placeholders; it is
   what may be shown, logged or written to MLflow.
-- ``normalize`` is what the model sees: NFKC, whitespace folded, personal data masked, and amounts, dates and
-  times turned into typed placeholders so that ``3,200元`` and ``五千块`` look alike to the model.
+- ``normalize`` is what the model sees: NFKC, whitespace folded, the registers mapped onto one (Traditional to
+  Simplified, system lines to tokens, English shorthand to Chinese: see ``registers``), personal data masked,
+  and amounts, dates and times turned into typed placeholders so that ``3,200元`` and ``五千块`` look alike.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .pii import CARD, EMAIL, IDNO, PHONE, mask_numbers
+from .registers import ShorthandTable, from_simplified, load_table, to_simplified
 
 # Placeholders are ASCII words so both tokenisers keep them whole, and upper case so no note collides with them.
 NAME, AMOUNT, DATE, TIME = "NAME", "AMT", "DATE", "TIME"
@@ -134,20 +136,24 @@ class Memo(dict):
         return value
 
 
-def normalize(text: object) -> str:
+def normalize(text: object, table: ShorthandTable | None = None) -> str:
     """What the model reads: masked text with amounts, dates and times as typed placeholders.
 
     The same as ``normalize_sentence`` on the whole note (a test holds them equal on every corpus note).
+    ``table``: a shorthand table other than the shipped one (``registers.table_with``).
     """
+    memo = _SENTENCES if table is None or table is load_table() else _memo_for(table)
     parts = _SENTENCE_RE.split(as_text(text))
-    parts[::2] = [_SENTENCES[p] for p in parts[::2]]
+    parts[::2] = [memo[p] for p in parts[::2]]
     parts[1::2] = [_SENTENCE_MARK[p] for p in parts[1::2]]
     return "".join(parts)
 
 
-def normalize_sentence(text: object) -> str:
-    """``normalize`` without the sentence split: masking, then the typed placeholders."""
-    text = mask_pii(text)
+def normalize_sentence(text: object, table: ShorthandTable | None = None) -> str:
+    """``normalize`` without the sentence split: registers mapped, masking, then the typed placeholders."""
+    # Cleaned once (the register mapping only adds single spaces); Simplified first, so 尾號 masks like 尾号;
+    # masked before the shorthand table can touch an e-mail address (cust@…).
+    text = from_simplified(mask_numbers(to_simplified(clean(as_text(text)))), table)
     if "*" in text:
         text = _NAME_RE.sub(f" {NAME} ", text)
     if _DIGIT_RE.search(text):
@@ -158,6 +164,15 @@ def normalize_sentence(text: object) -> str:
 
 
 _SENTENCES = Memo(normalize_sentence)
+# One memo per user table (tables are cached in registers, so the same table object comes back each time).
+_TABLE_MEMOS: weakref.WeakKeyDictionary[ShorthandTable, Memo] = weakref.WeakKeyDictionary()
+
+
+def _memo_for(table: ShorthandTable) -> Memo:
+    memo = _TABLE_MEMOS.get(table)
+    if memo is None:
+        memo = _TABLE_MEMOS[table] = Memo(lambda sentence: normalize_sentence(sentence, table))
+    return memo
 
 
 def texts_of(X: object, column: str = "text") -> list[object]:

@@ -14,12 +14,13 @@ import pandas as pd
 
 from . import tracking
 from .config import TrainConfig, resolve_tracking_uri, with_overrides
-from .data import DataError
-from .evaluate import EvaluationResult, choose_threshold, evaluate_pipeline, macro_f1, write_report
+from .evaluate import EvaluationResult, choose_threshold, evaluate_pipeline, write_report
+from .labelled import LabelledData, read_labelled, read_reference
 from .labels import LabelSet, load_labels
 from .model import TypingModel
 from .pipeline import build_pipeline
-from .sources import read_sources, source_line, source_metrics
+from .profile import reference_profile
+from .sources import source_line, source_metrics
 from .text import mask_pii
 from .tracking import using_tracking_uri
 
@@ -42,24 +43,8 @@ class TrainResult:
 
 
 def load_labelled(config: TrainConfig, labels: LabelSet) -> pd.DataFrame:
-    """The training table with labels as slugs; stops before training on anything it cannot use."""
-    d = config.data
-    df = read_sources(d, labels)  # d.path and d.sources, each checked, with a provenance column
-    slugs = df[d.label_column].map(lambda v: labels.try_slug(v) if isinstance(v, str) else None)
-    bad = slugs.isna()
-    if bad.any():
-        rows = ", ".join(f"row {i} ({df[d.label_column][i]!r})" for i in df.index[bad][:10])
-        more = f" and {int(bad.sum()) - 10} more" if bad.sum() > 10 else ""
-        raise DataError(f"{d.path}: unknown label in column {d.label_column!r}: {rows}{more}")
-    out = pd.DataFrame({"text": df[d.text_column].fillna("").astype(str), "label": slugs})
-    if d.group_column and d.group_column in df.columns:
-        out["group"] = df[d.group_column].fillna("").astype(str)
-    if d.sources:  # one file: the table (and its logged digest) stays as it was
-        out["provenance"] = df[d.provenance_column].astype(str)
-    present = set(out["label"])
-    if len(present) < 2:
-        raise DataError(f"{d.path}: at least two labels are needed to train, found {sorted(present)}")
-    return out.reset_index(drop=True)
+    """The training table with labels as slugs (see ``labelled.read_labelled`` for what it refuses)."""
+    return read_labelled(config, labels).frame
 
 
 def evaluate_config(
@@ -75,6 +60,7 @@ def evaluate_config(
         seed=config.evaluation.seed,
         n_jobs=config.evaluation.n_jobs,
         progress=progress,
+        cv_groups=data.get("key"),
     )
 
 
@@ -88,7 +74,8 @@ def fit_model(
     config: TrainConfig, data: pd.DataFrame, labels: LabelSet, threshold: float, meta: dict[str, Any]
 ) -> TypingModel:
     pipeline = build_pipeline(config).fit(data[["text"]], data["label"].to_numpy())
-    return TypingModel(pipeline, labels, threshold, config.review.min_cjk_chars, meta)
+    review = config.review
+    return TypingModel(pipeline, labels, threshold, review.min_cjk_chars, meta, min_vocab_share=review.min_vocab_share)
 
 
 def train(
@@ -99,34 +86,40 @@ def train(
     track: bool = True,
     progress: Progress | None = None,
     tracking_uri: str | None = None,
+    allow_label_change: bool = False,
 ) -> TrainResult:
     """Fit and evaluate the configured model (or the best of the search grid), log everything to MLflow,
     register the model, move ``@champion`` when it earns it, and export the champion for local use.
     ``tracking_uri``: default ``config.tracking.tracking_uri``, else ``$MLFLOW_TRACKING_URI``, else SQLite."""
     say = progress or (lambda _msg: None)
     labels = load_labels(config.labels_path)
-    data = load_labelled(config, labels)
-    say(f"{len(data)} labelled notes, {data['label'].nunique()} labels, from {config.data.path}")
+    labelled = read_labelled(config, labels)
+    say(f"{len(labelled.frame)} labelled notes, {labelled.frame['label'].nunique()} labels, from {config.data.path}")
+    for line in labelled.lines():
+        say(line)
+    reference = read_reference(config, labels) if config.evaluation.reference_data else None
+    promotion_args = (promote, reference, allow_label_change)
     if not track:
-        return _train(config, labels, data, search, promote, reports_dir, None, say)
+        return _train(config, labels, labelled, search, promotion_args, reports_dir, None, say)
     with using_tracking_uri(resolve_tracking_uri(tracking_uri or config.tracking.tracking_uri)) as mlflow:
         mlflow.set_experiment(config.tracking.experiment)
-        return _train(config, labels, data, search, promote, reports_dir, mlflow, say)
+        return _train(config, labels, labelled, search, promotion_args, reports_dir, mlflow, say)
 
 
 def _train(
     config: TrainConfig,
     labels: LabelSet,
-    data: pd.DataFrame,
+    labelled: LabelledData,
     search: bool,
-    promote: bool,
+    promotion_args: tuple[bool, LabelledData | None, bool],
     reports_dir: str | Path,
     mlflow: Any,
     say: Progress,
 ) -> TrainResult:
+    data = labelled.frame
 
     search_table = None
-    with _maybe_run(mlflow, "search" if search else "train") as run:
+    with _maybe_run(mlflow, run_name(config, search)) as run:
         if search:
             config, search_table = _search(config, data, mlflow, say)
         t0 = time.perf_counter()
@@ -141,6 +134,7 @@ def _train(
             "config": config.model_dump(mode="json"),
         }
         model = fit_model(config, data, labels, threshold, meta)
+        model.profile = reference_profile(model, data["text"].tolist(), evaluation.oof_proba, evaluation.classes)
         fit_seconds = time.perf_counter() - t0
         metrics = evaluation.metrics() | {
             "review_threshold": threshold,
@@ -148,9 +142,10 @@ def _train(
             "evaluation_seconds": eval_seconds,
             "train_rows": float(len(data)),
         }
-        metrics |= source_metrics(evaluation, data)
+        metrics |= source_metrics(evaluation, data) | labelled.metrics()
         names = {t.slug: t.name_zh for t in (*labels.types, labels.none)}
         files = write_report(evaluation, data["text"].tolist(), reports_dir, names, config.evaluation.audit_rows)
+        files["data_quality.csv"] = labelled.write(reports_dir)
         if search_table is not None:
             search_table.to_csv(Path(reports_dir) / "search_results.csv", index=False)
             files["search_results.csv"] = Path(reports_dir) / "search_results.csv"
@@ -159,7 +154,7 @@ def _train(
             say(by_source)
         result = TrainResult(model, evaluation, metrics, threshold, report_files=files, search_results=search_table)
         if mlflow is not None:
-            _track(mlflow, run, config, data, result, promote, say)
+            _track(mlflow, run, config, labelled, result, promotion_args, say)
     return result
 
 
@@ -228,6 +223,12 @@ def summary_line(metrics: dict[str, float]) -> str:
     return "; ".join(parts)
 
 
+def run_name(config: TrainConfig, search: bool = False) -> str:
+    """``train-<data stem>-<UTC date>`` (``search-…`` for a grid search)."""
+    stem = Path(config.data.path).stem
+    return f"{'search' if search else 'train'}-{stem}-{pd.Timestamp.now(tz='UTC'):%Y%m%d}"
+
+
 def comparison_metric(metrics: dict[str, float]) -> str:
     return "logo_macro_f1_mean" if "logo_macro_f1_mean" in metrics else "cv_macro_f1_mean"
 
@@ -236,12 +237,17 @@ def _track(
     mlflow: Any,
     run: Any,
     config: TrainConfig,
-    data: pd.DataFrame,
+    labelled: LabelledData,
     result: TrainResult,
-    promote: bool,
+    promotion_args: tuple[bool, LabelledData | None, bool],
     say: Progress,
 ) -> None:
     import tempfile
+
+    from . import promotion, registry
+
+    promote, reference, allow_label_change = promotion_args
+    data = labelled.frame.drop(columns=["key"])
 
     uri = mlflow.get_tracking_uri()
     params = tracking.flatten(config.model_dump(mode="json"))
@@ -252,12 +258,17 @@ def _track(
     digest = tracking.log_dataset(mlflow, masked, name=Path(config.data.path).name, source=str(config.data.path))
     for f in result.report_files.values():
         mlflow.log_artifact(str(f), artifact_path="evaluation")
+    if result.model.profile is not None:
+        mlflow.log_dict(result.model.profile, "reference_profile.json")
     commit = tracking.git_commit()
     tags = {
         "data_digest": digest,
         "data_path": str(config.data.path),
         "code_commit": commit,
         "comparison_metric": comparison_metric(result.metrics),
+        "evaluation_scheme": promotion.evaluation_scheme(config),
+        "label_set": promotion.label_set_tag(result.model.classes_),
+        "train_notes": str(len(data)),
     }
     mlflow.set_tags(tags)
     with tempfile.TemporaryDirectory() as tmp:
@@ -267,53 +278,32 @@ def _track(
     version = str(info.registered_model_version)
     tracking.tag_version(uri, name, version, tags | {"run_id": run.info.run_id, "config": str(config.data.path)})
     result.run_id, result.model_version = run.info.run_id, version
-    promoted, reason = _should_promote(uri, name, config, data, result, promote, digest)
-    if promoted:
-        tracking.set_champion(uri, name, version)
-    result.promoted, result.promotion_reason = promoted, reason
-    mlflow.set_tag("promotion", reason)
-    say(f"registered {name} version {version}; {reason}")
+    decision = promotion.decide(
+        uri,
+        name,
+        result.model,
+        result.metrics,
+        tags["comparison_metric"],
+        tags["evaluation_scheme"],
+        digest,
+        labelled.frame,
+        reference,
+        force=promote,
+        allow_label_change=allow_label_change,
+    )
+    if decision.promote:
+        registry.make_champion(uri, name, version, decision.reason)
+    result.promoted, result.promotion_reason = decision.promote, decision.reason
+    mlflow.set_tags(decision.tags())
+    tracking.tag_version(uri, name, version, {"promotion": decision.reason})
+    report = promotion.write_report(decision, Path(result.report_files["data_quality.csv"]).parent, version)
+    for f in report.values():
+        mlflow.log_artifact(str(f), artifact_path="promotion")
+    result.report_files |= report
+    say(f"registered {name} version {version}; rule {decision.rule}: {decision.reason}")
     champion = tracking.current_champion(uri, name)
     if champion is not None:
         result.export_dir = tracking.export_model(
             uri, f"models:/{name}@{tracking.CHAMPION}", config.tracking.export_dir
         )
         say(f"champion (version {champion.version}) exported to {result.export_dir}")
-
-
-def _should_promote(
-    uri: str,
-    name: str,
-    config: TrainConfig,
-    data: pd.DataFrame,
-    result: TrainResult,
-    promote: bool,
-    digest: str,
-) -> tuple[bool, str]:
-    """Promotion rule: no champion yet, ``--promote``, or the new version beats the champion on the same
-    held-out data (see the README's "Model registry" section)."""
-    if promote:
-        return True, "promoted to @champion (--promote)"
-    champion = tracking.current_champion(uri, name)
-    if champion is None:
-        return True, "promoted to @champion (there was none)"
-    metric = comparison_metric(result.metrics)
-    new = result.metrics[metric]
-    same_data = champion.tags.get("data_digest") == digest
-    if same_data and champion.run_id:
-        old = tracking.run_metric(uri, champion.run_id, metric)
-        basis = f"{metric} on identical folds of the same data"
-    else:
-        from .predict import load_model
-
-        old_model = load_model(f"models:/{name}/{champion.version}", uri)  # its download is removed after
-        proba = old_model.predict_proba(data["text"].tolist())
-        old = macro_f1(data["label"].to_numpy(), np.asarray(old_model.classes_)[proba.argmax(axis=1)])
-        new = result.metrics["cv_macro_f1_mean"]
-        basis = "champion scored on this data vs new model's out-of-fold CV macro-F1"
-    if old is None or new > old:
-        return (
-            True,
-            f"promoted to @champion: {new:.4f} > {old if old is not None else float('nan'):.4f} ({basis})",
-        )
-    return False, f"kept champion version {champion.version}: {new:.4f} <= {old:.4f} ({basis})"

@@ -2,7 +2,11 @@
 
 Rules: required columns present; labels known (slug, Chinese name or alias, through the one label table);
 no empty or whitespace-only notes; no exact or near duplicates (character 5-gram Jaccard); no type name
-leaking into a note. It reports, it never rewrites the input.
+leaking into a note; no label conflicts (the same note, by ``duplicates.duplicate_key``, with different labels).
+It reports, it never rewrites the input.
+
+Errors (``ERRORS``: training would refuse the file) are told apart from warnings (training copes: it leaves
+empty notes out and keeps duplicates in one CV fold); only errors make ``data validate`` exit 1.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .duplicates import duplicate_keys, summarise
 from .labels import LabelSet
 from .text import clean
+
+ERRORS = frozenset({"missing_column", "unknown_label", "label_conflict"})
 
 
 @dataclass
@@ -21,6 +28,10 @@ class Issue:
     row: int | None
     rule: str
     message: str
+
+    @property
+    def severity(self) -> str:
+        return "error" if self.rule in ERRORS else "warning"
 
 
 @dataclass
@@ -31,7 +42,16 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
-        return not self.issues
+        """No errors (warnings allowed)."""
+        return not self.errors
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
 
     def by_rule(self) -> dict[str, int]:
         out: dict[str, int] = defaultdict(int)
@@ -129,6 +149,14 @@ def validate_frame(
                     f"near duplicate of row {rownum[i]} (5-gram Jaccard {jac:.2f})",
                 )
             )
+    filled = [i for i, t in enumerate(texts) if clean(t) and slugs[i] is not None]
+    keys = duplicate_keys([texts[i] for i in filled])
+    found = summarise(keys, pd.Series([slugs[i] for i in filled]), pd.Series([rownum[i] for i in filled]))
+    for c in found.conflicts:
+        given = ", ".join(f"{label}×{n}" for label, n in c.labels.items())
+        for r in c.rows:
+            others = [x for x in c.rows if x != r][:5]
+            report.issues.append(Issue(r, "label_conflict", f"same note as rows {others} with other labels ({given})"))
     report.issues.sort(key=lambda x: (x.row or 0, x.rule))
     frame = df.assign(_label=slugs)
     groups = [c for c in group_columns if c in df.columns]
