@@ -6,14 +6,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..config import ScoreConfig
 from ..data import DataError, read_table
+from ..schema import pick_text_column
 from .selection import SelectionConfig, scored_pool, select
 from .tasks import build_tasks, write_tasks_json, write_tasks_xlsx
 
 if TYPE_CHECKING:
     from ..model import TypingModel
 
-TEXT_FALLBACKS = ("text", "催记内容", "催收记录", "备注", "内容")
+# The notes' column is found as `score` finds it: one list of names (configs/score.yaml's defaults).
+_TEXT_COLUMNS = (ScoreConfig().text_column, *ScoreConfig().text_column_fallbacks)
 
 
 @dataclass
@@ -43,17 +46,6 @@ def model_version(model: TypingModel) -> str:
     return f"borrower-typing@{meta.get('trained_at', 'unknown')}"
 
 
-def pick_text_column(columns, text_column: str | None, path: Path) -> str:
-    if text_column:
-        if text_column not in columns:
-            raise DataError(f"{path}: no column {text_column!r}; columns are {list(columns)}")
-        return text_column
-    for name in TEXT_FALLBACKS:
-        if name in columns:
-            return name
-    raise DataError(f"{path}: no text column (tried {', '.join(TEXT_FALLBACKS)}); pass --text-column")
-
-
 def export_tasks(
     source: str | Path,
     output: str | Path,
@@ -77,7 +69,7 @@ def export_tasks(
     if output.exists() and not overwrite:
         raise DataError(f"{output}: already exists; pass --overwrite to replace it")
     df = read_table(source)
-    col = pick_text_column(df.columns, text_column, source)
+    col = pick_text_column(df.columns, text_column, _TEXT_COLUMNS, source)
     if id_column and id_column not in df.columns:
         raise DataError(f"{source}: no id column {id_column!r}; columns are {list(df.columns)}")
     given = None
