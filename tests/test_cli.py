@@ -229,3 +229,13 @@ def test_score_reading_and_formula_options_reach_the_local_engine(model_dir, tmp
 
     spark = runner.invoke(app, [*args, "--engine", "spark", "--sheet", "2"])
     assert spark.exit_code == 2 and "--sheet" in spark.output
+
+
+def test_score_refuses_monitoring_options_without_monitor(tmp_path):
+    # `--fail-on-drift` without `--monitor` would otherwise exit 0 having checked nothing.
+    notes = tmp_path / "notes.csv"
+    notes.write_text("text\n客户称下周一定还款\n", encoding="utf-8")
+    for extra in (["--fail-on-drift"], ["--by", "催收员"], ["--no-tracking"]):
+        result = CliRunner().invoke(app, ["score", str(notes), "-o", str(tmp_path / "out.csv"), *extra])
+        assert result.exit_code == 2 and "need --monitor" in result.output, extra
+        assert not (tmp_path / "out.csv").exists()

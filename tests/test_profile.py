@@ -74,3 +74,16 @@ def test_chunks_add_up_to_the_whole():
 def test_a_model_without_a_profile_is_named(model_dir):
     with pytest.raises(FileNotFoundError, match="no reference profile"):
         load_profile(model_dir)
+
+
+def test_a_token_from_a_few_notes_is_neither_stored_nor_reported():
+    # A borrower's name is in a handful of notes: it must not reach the profile or the report's new tokens.
+    from borrower_typing.monitor import new_tokens
+    from borrower_typing.profile import MIN_TOKEN_NOTES
+
+    batch = Profile()
+    batch.add_tokens([["王建国", "模板词"]] + [["模板词"]] * (MIN_TOKEN_NOTES + 2), known=frozenset())
+    assert batch.tokens["王建国"] == 1
+    assert "王建国" not in batch.to_dict()["tokens"]["top"] and "模板词" in batch.to_dict()["tokens"]["top"]
+    shown = [row["token"] for row in new_tokens(Profile(), batch, frozenset(), top=20)]
+    assert shown == ["模板词"]

@@ -121,3 +121,12 @@ def test_alternatives_are_a_list_and_a_json_string_only_in_flat_formats(trained_
         cell = flatten_for(frame, fmt).loc[0, "alternatives"]
         assert json.loads(cell) == frame.loc[0, "alternatives"] and " " not in cell
     assert isinstance(frame.loc[0, "alternatives"], list)  # flattening copies; the frame is left as it was
+
+
+def test_prediction_fields_follow_the_output_columns():
+    from dataclasses import fields
+
+    from borrower_typing.model import Prediction
+    from borrower_typing.schema import note_names
+
+    assert [f.name for f in fields(Prediction) if f.name != "probabilities"] == note_names()

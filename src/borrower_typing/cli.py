@@ -244,6 +244,9 @@ def score(
     no_tracking: NoTrackOpt = False,
 ) -> None:
     """Score a whole export; every input row comes out, in order, with its prediction."""
+    if not monitor and (by or monitor_report or monitor_config or fail_on_drift or no_tracking):
+        # A cron line that lost --monitor must not pass silently with its alert switched off.
+        _fail("--by, --monitor-report, --monitor-config, --fail-on-drift and --no-tracking need --monitor")
     watch = _monitoring(model, monitor_config) if monitor else None
     if watch is not None and engine == "spark":
         _fail("--monitor works with --engine local; run `borrower-typing monitor` on the Spark output")

@@ -45,14 +45,15 @@ class Prediction:
     ``alternatives``: the next two types as ``{"type": slug, "confidence": p}``.
     """
 
+    # In the order of schema.NOTE_COLUMNS, so JSON keys read like the table columns (a test holds them equal).
     type: str
     type_zh: str
     confidence: float
+    needs_review: bool
+    review_reason: str
     best_guess: str
     best_guess_confidence: float
     alternatives: list[dict[str, float | str]]
-    needs_review: bool
-    review_reason: str
     evidence: list[str]
     strategy: str
     probabilities: dict[str, float] = field(default_factory=dict, repr=False)
@@ -164,6 +165,10 @@ class TypingModel:
 
     def transform(self, texts: Iterable[object]) -> sparse.csr_matrix:
         return self.features([normalize(t, self._table) for t in texts_of(texts)])
+
+    def normalize_notes(self, texts: Sequence[object]) -> list[str]:
+        """The notes as this model reads them: normalised with its own shorthand table (monitoring, profiles)."""
+        return [normalize(t, self._table) for t in texts]
 
     def predict_proba(self, texts: Iterable[object]) -> np.ndarray:
         """Class probabilities, columns in ``self.classes_`` order."""

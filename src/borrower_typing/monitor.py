@@ -21,8 +21,17 @@ import numpy as np
 
 from .config import MonitorConfig
 from .labels import TYPES
-from .profile import FIT_REASONS, Profile, batch_shares, known_tokens, load_profile, model_tokenizer, scored_types
-from .text import as_text, mask_pii, normalize
+from .profile import (
+    FIT_REASONS,
+    MIN_TOKEN_NOTES,
+    Profile,
+    batch_shares,
+    known_tokens,
+    load_profile,
+    model_tokenizer,
+    scored_types,
+)
+from .text import as_text, mask_pii
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -145,7 +154,7 @@ def profile_chunk(
     """Profile one chunk of scored rows (``type``, ``confidence``, ``review_reason``) and their notes."""
     types, confidence = scored_types(scored)
     reasons = scored["review_reason"].fillna("").astype(str).tolist()
-    notes = [normalize(t) for t in texts]
+    notes = model.normalize_notes(texts)
     lengths = [len(as_text(t)) for t in texts]
     shares = batch_shares(model, notes)
     out = BatchProfiles(list(by))
@@ -202,6 +211,8 @@ def new_tokens(ref: Profile, batch: Profile, known: frozenset[str], top: int) ->
     rows = []
     ref_n = max(ref.token_notes, 1)
     for token, n in batch.tokens.most_common():
+        if n < MIN_TOKEN_NOTES:  # counts are of notes, most common first: the rest are rarer still
+            break
         if token in known:
             continue
         share = n / batch.token_notes

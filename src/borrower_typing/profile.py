@@ -23,7 +23,7 @@ import numpy as np
 
 from .labels import NONE, TYPES
 from .review import note_review_reason
-from .text import as_text, normalize
+from .text import as_text
 from .vocab import OOV_REASON, note_pairs, vocab_share
 
 if TYPE_CHECKING:
@@ -35,6 +35,9 @@ CONFIDENCE_EDGES = [i / 10 for i in range(11)]
 SHARE_EDGES = [i / 10 for i in range(11)]
 LENGTH_EDGES = [0, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000]  # last bin: 1000 and longer
 TOP_TOKENS = 300
+# A token stored in a profile or shown in a report must come from at least this many notes: a borrower's name or
+# street, which no masking rule catches, is in a handful of notes; a template's or a new product's words in many.
+MIN_TOKEN_NOTES = 5
 # Bounds the batch token counter: pruned to the most frequent when it grows past this (memory stays flat).
 MAX_TRACKED_TOKENS = 50_000
 # Review reasons that say the note holds no statement of the borrower (no answer, switched off, a blank): how
@@ -172,7 +175,7 @@ class Profile:
                 "notes": self.token_notes,
                 "total": self.token_total,
                 "known": self.token_known,
-                "top": dict(self.tokens.most_common(top_tokens)),
+                "top": {t: n for t, n in self.tokens.most_common(top_tokens) if n >= MIN_TOKEN_NOTES},
             },
         }
 
@@ -247,7 +250,7 @@ def reference_profile(
     seed: int = 42,
 ) -> dict[str, Any]:
     """The reference profile of a model from its training notes and their out-of-fold probabilities."""
-    notes = [normalize(t) for t in texts]
+    notes = model.normalize_notes(texts)
     classes = list(classes)
     type_cols = [classes.index(t) for t in TYPES if t in classes]
     type_p = oof_proba[:, type_cols]

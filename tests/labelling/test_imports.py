@@ -143,3 +143,15 @@ def test_xlsx_round_trip_and_label_outside_the_list(trained_model, corpus, label
     wb.save(book)
     with pytest.raises(ImportProblems, match=r"row 4 \(task 3\): label '很难说' is not in the drop-down list"):
         read_export(book, labels)
+
+
+def test_label_commands_report_a_bad_labels_file_or_model_in_one_line(tmp_path):
+    config = CliRunner().invoke(app, ["label", "config", "--labels", str(tmp_path / "missing.yaml")])
+    assert config.exit_code == 2 and "missing.yaml" in config.output and "Traceback" not in config.output
+    broken = tmp_path / "model"
+    broken.mkdir()
+    (broken / "meta.json").write_text("{not json", encoding="utf-8")
+    notes = tmp_path / "notes.csv"
+    notes.write_text("text\n客户称下周一定还款\n", encoding="utf-8")
+    export = CliRunner().invoke(app, ["label", "export", str(notes), "-o", str(tmp_path / "t.json"), "-m", str(broken)])
+    assert export.exit_code == 2 and str(broken) in export.output and "Traceback" not in export.output

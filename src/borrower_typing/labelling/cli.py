@@ -27,9 +27,11 @@ def _fail(message: str) -> None:
 def _errors() -> tuple[type[Exception], ...]:
     from ..config import ConfigError
     from ..data import DataError
+    from ..errors import ModelLoadError
     from .studio import StudioError
 
-    return (ConfigError, DataError, StudioError, FileNotFoundError, ValueError)
+    # LabelsError is a ValueError; ModelLoadError (a refused, missing or unknown model) is not.
+    return (ConfigError, DataError, ModelLoadError, StudioError, FileNotFoundError, ValueError)
 
 
 @label_app.command("config")
@@ -40,7 +42,10 @@ def config_cmd(
     from ..labels import load_labels
     from .tasks import label_config
 
-    typer.echo(label_config(load_labels(labels)), nl=False)
+    try:
+        typer.echo(label_config(load_labels(labels)), nl=False)
+    except _errors() as exc:
+        _fail(str(exc))
 
 
 @label_app.command("export")
@@ -54,7 +59,9 @@ def export_cmd(
     ] = "uncertainty-diversity",
     fmt: Annotated[Literal["json", "xlsx"], typer.Option("--format", help="Tasks file format.")] = "json",
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model folder or models:/ URI.")] = None,
-    text_column: Annotated[str | None, typer.Option(help="Column with the notes (default: text, 催记内容 …).")] = None,
+    text_column: Annotated[
+        str | None, typer.Option(help="Column with the notes (default: as `score` finds it, 催记内容, text …).")
+    ] = None,
     id_column: Annotated[str | None, typer.Option(help="Column identifying a note (default: the row number).")] = None,
     label_column: Annotated[
         str | None, typer.Option(help="Labels already given: a slice of the budget re-checks the doubtful ones.")
