@@ -60,9 +60,14 @@ def model_dir(trained_model, tmp_path_factory) -> Path:
 @pytest.fixture
 def tracking_uri(tmp_path, monkeypatch) -> str:
     """A fresh SQLite tracking store; artifacts under the test's temporary folder."""
+    from mlflow.tracking._tracking_service import utils as uri_state
+
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.chdir(tmp_path)
+    # A test that calls mlflow.set_tracking_uri pins MLflow's global to this store, which is gone after the
+    # test: put the global back so no later test reads a deleted store.
+    monkeypatch.setattr(uri_state, "_tracking_uri", uri_state._tracking_uri)
     return uri
 
 

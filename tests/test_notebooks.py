@@ -194,7 +194,7 @@ def test_notebooks_run_on_a_lenders_export_and_never_promote_across_data(render,
 
     params = {"DATA": str(export), "TEXT_COLUMN": "催记内容", "LABEL_COLUMN": "类型", "GROUP_COLUMN": "催收员"}
     env = _env(MLFLOW_TRACKING_URI=uri, NOTEBOOK_PROMOTE="1")
-    for name in NOTEBOOKS:
+    for name in NOTEBOOKS[:3]:  # the training notebooks; 04 reads a scored export and is run with one above
         nb = render.execute(NOTEBOOK_DIR / f"{name}.ipynb", env=env, parameters=params | {"TRACKING_URI": uri})
         assert not any(o.output_type == "error" for c in nb.cells for o in c.get("outputs", [])), name
         text = _outputs_text(nb)

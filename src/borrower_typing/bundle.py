@@ -105,7 +105,14 @@ def download(model_uri: str, tracking_uri: str, dst: str | Path) -> Path:
 
     try:
         return Path(
-            mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(dst), tracking_uri=tracking_uri)
+            mlflow.artifacts.download_artifacts(
+                # models:/ URIs are looked up in the registry, which MLflow takes from its global state
+                # unless told: name the same store.
+                artifact_uri=model_uri,
+                dst_path=str(dst),
+                tracking_uri=tracking_uri,
+                registry_uri=tracking_uri,
+            )
         )
     except MlflowException as exc:
         reason = (str(exc.message if hasattr(exc, "message") else exc).splitlines() or [""])[0][:200]
