@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from borrower_typing.batch import CaseAggregator, cases_output_path, pick_text_column, score_file
+from borrower_typing.batch import cases_output_path, pick_text_column, score_file
 from borrower_typing.data import DataError, read_table
 from borrower_typing.labels import CLASSES
 
@@ -98,51 +98,6 @@ def test_text_column_fallbacks(tmp_path):
     assert pick_text_column(["id", "text"], None, ["催记内容", "text"], tmp_path) == "text"
     with pytest.raises(DataError, match="--text-column"):
         pick_text_column(["id"], None, ["催记内容"], tmp_path)
-
-
-def _proba(**probs):
-    row = np.full(len(CLASSES), 1e-3)
-    for k, v in probs.items():
-        row[CLASSES.index(k)] = v
-    return row / row.sum()
-
-
-class _Model:
-    threshold = 0.3
-
-    class labels:
-        name_zh = staticmethod(lambda slug: slug)
-        strategy_text = staticmethod(lambda slug: f"strategy of {slug}")
-
-
-def test_case_rule_accumulates_weak_consistent_evidence():
-    agg = CaseAggregator(list(CLASSES), decay=0.8)
-    mild = _proba(serial_promiser=0.35, evasive=0.25, none=0.3)
-    agg.add(["c1"] * 3, np.stack([mild, mild, mild]), ["", "", ""])
-    row = agg.result(_Model()).iloc[0]
-    assert row["type"] == "serial_promiser"
-    assert row["confidence"] > 0.35 / (0.35 + 0.25 + 7 * 1e-3)  # more sure than any single note
-
-
-def test_case_rule_weights_later_notes_more_and_skips_junk():
-    agg = CaseAggregator(list(CLASSES), decay=0.5)
-    early, late = _proba(victim=0.9), _proba(stubborn=0.9)
-    junk = _proba(provocative=0.99)
-    agg.add(
-        ["c"] * 3,
-        np.stack([early, late, junk]),
-        ["", "", "empty"],
-        times=["2026-01-01", "2026-02-01", "2026-03-01"],
-    )
-    assert agg.result(_Model()).iloc[0]["type"] == "stubborn"
-
-
-def test_case_without_basis_goes_to_review():
-    agg = CaseAggregator(list(CLASSES))
-    quiet = _proba(none=0.8, evasive=0.1)
-    agg.add(["c"] * 6, np.stack([quiet] * 6), [""] * 6)
-    row = agg.result(_Model()).iloc[0]
-    assert row["needs_review"] and row["review_reason"] == "no_basis" and row["notes_with_basis"] == 0
 
 
 def test_case_of_mild_broken_promises_is_serial_promiser(model_dir, tmp_path):

@@ -82,3 +82,33 @@ def test_cases_come_out_in_order_of_first_appearance_across_chunks():
     table = agg.result(_Model())
     assert table["case"].tolist() == ["b", "a", "c"] and table["notes"].tolist() == [1, 2, 1]
     assert agg.first_notes() == [0, 1, 3]
+
+
+def test_case_rule_accumulates_weak_consistent_evidence():
+    agg = CaseAggregator(list(CLASSES), decay=0.8)
+    mild = _proba(serial_promiser=0.35, evasive=0.25, none=0.3)
+    agg.add(["c1"] * 3, np.stack([mild, mild, mild]), ["", "", ""])
+    row = agg.result(_Model()).iloc[0]
+    assert row["type"] == "serial_promiser"
+    assert row["confidence"] > 0.35 / (0.35 + 0.25 + 7 * 1e-3)  # more sure than any single note
+
+
+def test_case_rule_weights_later_notes_more_and_skips_junk():
+    agg = CaseAggregator(list(CLASSES), decay=0.5)
+    early, late = _proba(victim=0.9), _proba(stubborn=0.9)
+    junk = _proba(provocative=0.99)
+    agg.add(
+        ["c"] * 3,
+        np.stack([early, late, junk]),
+        ["", "", "empty"],
+        times=["2026-01-01", "2026-02-01", "2026-03-01"],
+    )
+    assert agg.result(_Model()).iloc[0]["type"] == "stubborn"
+
+
+def test_case_without_basis_goes_to_review():
+    agg = CaseAggregator(list(CLASSES))
+    quiet = _proba(none=0.8, evasive=0.1)
+    agg.add(["c"] * 6, np.stack([quiet] * 6), [""] * 6)
+    row = agg.result(_Model()).iloc[0]
+    assert row["needs_review"] and row["review_reason"] == "no_basis" and row["notes_with_basis"] == 0
