@@ -64,9 +64,10 @@ def perturb(text: str, rng: random.Random) -> str:
     return "".join(chars)
 
 
-def make_export(path: Path, rows: int, seed: int = 0) -> Path:
-    """A collection-system export of ``rows`` notes resampled from the corpus, written in chunks."""
-    notes = pd.read_csv(CORPUS)["text"].tolist()
+def make_export(path: Path, rows: int, seed: int = 0, notes: list[str] | None = None, collectors: int = 0) -> Path:
+    """A collection-system export of ``rows`` notes resampled from ``notes`` (the corpus), written in chunks;
+    with ``collectors``, a 催收员 column of that many collectors (a column to slice by)."""
+    notes = notes if notes is not None else pd.read_csv(CORPUS)["text"].tolist()
     rng = random.Random(seed)
     written = 0
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
@@ -79,6 +80,8 @@ def make_export(path: Path, rows: int, seed: int = 0) -> Path:
                     "催记内容": [perturb(rng.choice(notes), rng) for _ in range(n)],
                 }
             )
+            if collectors:
+                frame.insert(2, "催收员", [f"C{rng.randrange(collectors):03d}" for _ in range(n)])
             frame.to_csv(fh, index=False, header=written == 0)
             written += n
     return path

@@ -39,6 +39,7 @@ LAYERS: list[tuple[str, ...]] = [
         "evaluate",
         "sources",
         "monitor_tracking",
+        "batch_profile",
         "labelled",
         "promotion",
     ),  # MLflow; reports; several labelled files with per-source figures; promotion rules

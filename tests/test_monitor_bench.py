@@ -24,7 +24,10 @@ def test_monitoring_bench_smoke_writes_its_report(tmp_path):
     results = json.loads((tmp_path / "monitoring.json").read_text(encoding="utf-8"))
     assert results["rows"] == 2000 and results["monitor"]["full"]["rows"] == 2000
     assert results["monitor"]["tenth"]["rows"] == 200
-    assert all(results["monitor"][k]["peak_rss_bytes"] > 0 for k in ("tenth", "full"))
+    assert all(results["monitor"][k]["peak_rss_bytes"] > 0 for k in ("tenth", "full", "by"))
     assert results["verdict"] in ("ok", "watch", "drift")
+    # the mean vocabulary share of `monitor`'s sample is close to that of every note (`score --monitor`)
+    sampled, every = (results["vocab_mean"][k] for k in ("sampled", "every_note"))
+    assert sampled["sum"] / sum(sampled["counts"]) == pytest.approx(every["sum"] / sum(every["counts"]), abs=0.02)
     report = (tmp_path / "monitoring.md").read_text(encoding="utf-8")
     assert "monitoring time / scoring time" in report and "score --monitor" in report

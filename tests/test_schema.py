@@ -129,4 +129,4 @@ def test_prediction_fields_follow_the_output_columns():
     from borrower_typing.model import Prediction
     from borrower_typing.schema import note_names
 
-    assert [f.name for f in fields(Prediction) if f.name != "probabilities"] == note_names()
+    assert [f.name for f in fields(Prediction) if f.name not in ("probabilities", "vocab_share")] == note_names()

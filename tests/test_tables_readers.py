@@ -135,3 +135,44 @@ def test_unreadable_input_is_a_data_error(tmp_path):
             pytest.skip("running as root: permission bits do not stop reads")
     finally:
         path.chmod(0o644)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx", "jsonl"])
+def test_selected_columns_are_the_only_ones_read_with_values_unchanged(tmp_path, fmt):
+    import pandas as pd
+
+    from borrower_typing.data import iter_table
+
+    frame = pd.DataFrame(
+        {
+            "id": ["007", "2", None],
+            "策略": ["长文本" * 50, "", "x"],
+            "text": ["客户说,明天还", None, "关机"],
+            "n": ["1", "", "3"],
+        }
+    )
+    path = tmp_path / f"x.{fmt}"
+    if fmt == "csv":
+        frame.to_csv(path, index=False)
+    elif fmt == "parquet":
+        frame.to_parquet(path, index=False)
+    elif fmt == "xlsx":
+        frame.to_excel(path, index=False)
+    else:
+        frame.to_json(path, orient="records", lines=True, force_ascii=False)
+    whole = pd.concat(iter_table(path, chunk_size=2, typed=True))
+    (picked,) = [pd.concat(iter_table(path, chunk_size=2, typed=True, columns=["text", "id"], select=True))]
+    assert picked.columns.tolist() == ["text", "id"]  # in the order asked for, not the file's
+    assert picked.index.tolist() == [1, 2, 3]  # data row numbers, as without selecting
+    assert picked.equals(whole[["text", "id"]])
+    with pytest.raises(DataError, match=rf"x\.{fmt}: no column 'nope'"):
+        next(iter_table(path, columns=["text", "nope"], select=True))
+
+
+def test_a_csv_with_selected_columns_still_refuses_a_malformed_row(tmp_path):
+    from borrower_typing.data import iter_table
+
+    path = tmp_path / "x.csv"
+    path.write_text("id,text,strategy\n1,还,a\n2,还,b,extra\n", encoding="utf-8")
+    with pytest.raises(DataError, match="malformed CSV"):
+        list(iter_table(path, columns=["text"], select=True))

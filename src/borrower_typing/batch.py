@@ -135,7 +135,7 @@ def score_chunk(job: ChunkJob, chunk: pd.DataFrame) -> ScoredChunk:
         scored.cases = note_texts(chunk[job.case_column])  # typed cells: a missing integer ID is None
         scored.times = chunk[job.time_column].tolist() if job.time_column else None
     if job.monitor is not None:
-        scored.profiles = _chunk_profiles(model, job, chunk, result)
+        scored.profiles = _chunk_profiles(model, job, chunk, result, preds)
     return scored
 
 
@@ -146,20 +146,23 @@ def mask_text_column(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def check_slices(profiles: Any, monitor: Any, path: Path) -> None:
-    from .monitor import check_slices as check
+    from .batch_profile import check_slices as check
 
     check(profiles, monitor, path)
 
 
-def _chunk_profiles(model: TypingModel, job: ChunkJob, chunk: pd.DataFrame, result: pd.DataFrame) -> Any:
-    """The monitoring profile of a scored chunk, made where the chunk was scored (no reading back)."""
-    from .monitor import profile_chunk, token_rows
+def _chunk_profiles(
+    model: TypingModel, job: ChunkJob, chunk: pd.DataFrame, result: pd.DataFrame, preds: list[Any]
+) -> Any:
+    """The monitoring profile of a scored chunk, made where the chunk was scored (no reading back), with the
+    vocabulary share scoring measured for every note (a model without the out-of-vocabulary rule: a sample)."""
+    from .batch_profile import profile_chunk
 
     frame = result.assign(**{c: chunk[c] for c in job.monitor_by})
     rows = np.asarray(chunk.index, dtype=np.int64)
-    return profile_chunk(
-        model, frame, note_texts(chunk[job.text_column]), job.monitor_by, token_rows(rows, job.monitor)
-    )
+    shares = [p.vocab_share for p in preds] if model.min_vocab_share > 0 else None
+    texts = note_texts(chunk[job.text_column])
+    return profile_chunk(model, frame, texts, job.monitor_by, rows, job.monitor, shares)
 
 
 def score_file(

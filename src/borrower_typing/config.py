@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 
@@ -197,8 +197,20 @@ class MonitorConfig(_Strict):
     min_rows: int = Field(200, ge=1, description="Slices with fewer rows are listed but never flagged.")
     max_slices: int = Field(5_000, ge=1, description="More distinct --by values than this stops with an error.")
     chunk_size: int = Field(50_000, gt=0)
-    token_rows: int = Field(2_000, ge=0, description="Tokenize every note of the first rows …")
-    token_every: int = Field(20, ge=1, description="… and every n-th note after them (new-token counts).")
+    # The per-note figures that need the note read again (vocabulary share, tokens) come from a sample; the
+    # others (type, confidence, review reason, length) from every row. token_rows/token_every: earlier names.
+    sample_rows: int = Field(
+        500,
+        ge=0,
+        validation_alias=AliasChoices("sample_rows", "token_rows"),
+        description="Measure every note of the first rows of the batch and of each --by slice …",
+    )
+    sample_every: int = Field(
+        20,
+        ge=1,
+        validation_alias=AliasChoices("sample_every", "token_every"),
+        description="… and every n-th note after them, counted n times (vocabulary share, new tokens).",
+    )
     top_tokens: int = Field(20, ge=1, description="How many over-represented new tokens to list.")
     experiment: str = "borrower-typing-monitoring"
 

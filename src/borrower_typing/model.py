@@ -57,9 +57,13 @@ class Prediction:
     evidence: list[str]
     strategy: str
     probabilities: dict[str, float] = field(default_factory=dict, repr=False)
+    # The share of the note's character pairs the vocabulary knows, where the review rule measured it (vocab.py):
+    # not an output column; monitoring profiles it (score --monitor).
+    vocab_share: float | None = field(default=None, repr=False)
 
     def to_dict(self, with_probabilities: bool = False) -> dict[str, Any]:
         out = asdict(self)
+        out.pop("vocab_share")
         if not with_probabilities:
             out.pop("probabilities")
         return out
@@ -224,6 +228,7 @@ class TypingModel:
                     evidence=explained[i] if explained is not None else [],
                     strategy=self.strategy(top, reason) if strategy else "",
                     probabilities=dict(zip(self.classes_, s.proba[i].tolist(), strict=True)),
+                    vocab_share=s.shares[i],
                 )
             )
         return out

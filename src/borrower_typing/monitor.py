@@ -1,45 +1,31 @@
 """Batch monitoring: does a scored export still look like what the model learnt from?
 
-A scored file is read in chunks and reduced to a ``Profile`` (profile.py) overall and per slice (``--by``), then
-compared with the reference profile saved in the model folder. Distributions are compared with the population
-stability index, PSI = sum((b - r) * ln(b / r)) over bins, the credit-risk yardstick with the usual bands
-(stable below 0.1, drift from 0.25), plus a chi-square test for the type mix and a Kolmogorov–Smirnov distance
-on the binned confidence and length. PSI is a few lines of numpy on the saved histograms; scipy gives the
-tests (docs/monitoring.md says why no monitoring framework).
+A scored file is reduced to profiles overall and per slice (``--by``; batch_profile.py), then compared with the
+reference profile saved in the model folder. Distributions are compared with the population stability index,
+PSI = sum((b - r) * ln(b / r)) over bins, the credit-risk yardstick with the usual bands (stable below 0.1,
+drift from 0.25), plus a chi-square test for the type mix and a Kolmogorov–Smirnov distance on the binned
+confidence and length. PSI is a few lines of numpy on the saved histograms; scipy gives the tests
+(docs/monitoring.md says why no monitoring framework).
 """
 
 from __future__ import annotations
 
-import re
-import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .batch_profile import BatchProfiles, known_token_set, profile_file
 from .config import MonitorConfig
 from .labels import TYPES
-from .profile import (
-    FIT_REASONS,
-    MIN_TOKEN_NOTES,
-    Profile,
-    batch_shares,
-    known_tokens,
-    load_profile,
-    model_tokenizer,
-    scored_types,
-)
-from .text import as_text, mask_pii
+from .profile import FIT_REASONS, MIN_TOKEN_NOTES, Profile, load_profile
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from .model import TypingModel
 
 _EPS = 1e-4  # floor of a bin's share in PSI: an empty bin would make it infinite
-SCORED_COLUMNS = ("type", "confidence", "review_reason")
 
 
 def psi(reference: Iterable[float], batch: Iterable[float]) -> float:
@@ -128,81 +114,6 @@ def verdict(signals: list[Signal]) -> str:
     )
 
 
-# --- profiling chunks ---------------------------------------------------------------------------------------
-@dataclass
-class BatchProfiles:
-    """A batch's overall profile and one per slice (``by`` columns), added up chunk by chunk."""
-
-    by: list[str]
-    overall: Profile = field(default_factory=Profile)
-    slices: dict[tuple[str, ...], Profile] = field(default_factory=dict)
-
-    def merge(self, other: BatchProfiles) -> BatchProfiles:
-        self.overall.merge(other.overall)
-        for key, prof in other.slices.items():
-            self.slices.setdefault(key, Profile()).merge(prof)
-        return self
-
-
-def profile_chunk(
-    model: TypingModel,
-    scored: pd.DataFrame,
-    texts: list[object],
-    by: list[str],
-    token_mask: np.ndarray | None = None,
-) -> BatchProfiles:
-    """Profile one chunk of scored rows (``type``, ``confidence``, ``review_reason``) and their notes."""
-    types, confidence = scored_types(scored)
-    reasons = scored["review_reason"].fillna("").astype(str).tolist()
-    notes = model.normalize_notes(texts)
-    lengths = [len(as_text(t)) for t in texts]
-    shares = batch_shares(model, notes)
-    out = BatchProfiles(list(by))
-    out.overall.add(types, confidence, reasons, lengths, shares)
-    tokenizer = model_tokenizer(model)
-    if tokenizer is not None and token_mask is not None and token_mask.any():
-        known = _known_tokens(model)
-        out.overall.add_tokens([tokenizer(notes[i]) for i in np.flatnonzero(token_mask)], known)
-    if by:
-        keys = list(zip(*(_slice_values(scored[c]) for c in by), strict=True))
-        groups: dict[tuple[str, ...], list[int]] = {}
-        for i, key in enumerate(keys):
-            groups.setdefault(key, []).append(i)
-        for key, rows in groups.items():
-            prof = out.slices.setdefault(key, Profile())
-            prof.add(*([seq[i] for i in rows] for seq in (types, confidence, reasons, lengths, shares)))
-    return out
-
-
-_DATE_PREFIX = re.compile(r"^\s*(\d{4})[-/.年](\d{1,2})(?:[-/.月]\d{1,2}|月)")
-
-
-def _slice_values(column: pd.Series) -> list[str]:
-    """Slice keys of a ``--by`` column: a date or timestamp counts by its month (2026-09-08 09:42 -> 2026-09);
-    anything else as written, masked. Each distinct value is read once."""
-    values = column.fillna("").astype(str)
-    keys = {}
-    for value in values.unique().tolist():
-        m = _DATE_PREFIX.match(value)
-        keys[value] = f"{m.group(1)}-{int(m.group(2)):02d}" if m else mask_pii(value)
-    return values.map(keys).tolist()
-
-
-# The word vocabulary's tokens per loaded model, built on first use (weak keys: a model is never kept alive).
-_KNOWN_TOKENS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _known_tokens(model: TypingModel) -> frozenset[str]:
-    if model not in _KNOWN_TOKENS:
-        _KNOWN_TOKENS[model] = known_tokens(model)
-    return _KNOWN_TOKENS[model]
-
-
-def token_rows(row_numbers: np.ndarray, cfg: MonitorConfig) -> np.ndarray:
-    """Which rows (1-based data row numbers) are tokenized for the token counts."""
-    return (row_numbers <= cfg.token_rows) | (row_numbers % cfg.token_every == 0)
-
-
 # --- the report's numbers -------------------------------------------------------------------------------
 def new_tokens(ref: Profile, batch: Profile, known: frozenset[str], top: int) -> list[dict[str, Any]]:
     """Tokens the vocabulary does not know, most over-represented in the batch first (masked)."""
@@ -256,7 +167,7 @@ def summarize(model: TypingModel, ref: Profile, batch: BatchProfiles, cfg: Monit
         "signals": [s.__dict__ for s in overall],
         "slices_drifting": len(drifting),
         "slices": slices,
-        "new_tokens": new_tokens(ref, batch.overall, _known_tokens(model), cfg.top_tokens),
+        "new_tokens": new_tokens(ref, batch.overall, known_token_set(model), cfg.top_tokens),
         "reference": ref.to_dict(top_tokens=0),
         "batch": batch.overall.to_dict(top_tokens=0),
         "token_known_share": {"reference": ref.token_known_share, "batch": batch.overall.token_known_share},
@@ -274,63 +185,6 @@ class MonitorResult:
     @property
     def drift(self) -> bool:
         return self.summary["verdict"] == "drift"
-
-
-def profile_file(
-    model: TypingModel,
-    path: str | Path,
-    cfg: MonitorConfig,
-    by: list[str] | None = None,
-    text_column: str | None = None,
-    text_fallbacks: list[str] | None = None,
-    encoding: str | None = None,
-) -> BatchProfiles:
-    """Read a scored export in chunks and profile it (memory: one chunk plus the counts)."""
-    from .data import DataError, iter_table
-    from .schema import pick_text_column
-
-    path = Path(path)
-    head = next(iter_table(path, chunk_size=1, encoding=encoding), None)
-    if head is None:
-        raise DataError(f"{path}: no rows to monitor")
-    columns = list(head.columns)
-    text = pick_text_column(columns, text_column, text_fallbacks or ["text"], path)
-    optional = [c for c in ("best_guess", "best_guess_confidence") if c in columns]
-    needed = list(dict.fromkeys([text, *SCORED_COLUMNS, *(by or []), *optional]))
-    missing = [c for c in needed if c not in columns]
-    if missing:
-        names = ", ".join(map(repr, missing))
-        raise DataError(f"{path}: no column {names} (a file written by `score`?); columns are {columns}")
-    total = BatchProfiles(list(by or []))
-    for chunk in iter_table(path, chunk_size=cfg.chunk_size, encoding=encoding, columns=needed):
-        _check_confidence(chunk, path)
-        rows = np.asarray(chunk.index, dtype=np.int64)
-        total.merge(profile_chunk(model, chunk, chunk[text].tolist(), list(by or []), token_rows(rows, cfg)))
-        check_slices(total, cfg, path)
-    return total
-
-
-def check_slices(profiles: BatchProfiles, cfg: MonitorConfig, path: Path) -> None:
-    """Slices are kept in memory: a column with a value per row (a case id) is not something to slice by."""
-    from .data import DataError
-
-    if len(profiles.slices) > cfg.max_slices:
-        raise DataError(
-            f"{path}: more than {cfg.max_slices} distinct values of {', '.join(profiles.by)}; "
-            "slice by a coarser column (collector, team, month) or raise max_slices in the monitoring config"
-        )
-
-
-def _check_confidence(chunk: pd.DataFrame, path: Path) -> None:
-    import pandas as pd
-
-    from .data import DataError
-
-    values = pd.to_numeric(chunk["confidence"], errors="coerce")
-    bad = values.isna() & chunk["confidence"].notna() & (chunk["confidence"].astype(str) != "")
-    if bad.any():
-        row = chunk.index[bad][0]
-        raise DataError(f"{path}: row {row}: confidence {chunk['confidence'][row]!r} is not a number")
 
 
 def run_monitor(

@@ -29,6 +29,7 @@ class Scores:
     order: np.ndarray  # per row, indices into type_names of the top three types
     top_class: np.ndarray  # per row, index into classes of the top type
     reasons: list[str | None]  # review reason per row
+    shares: list[float | None]  # vocabulary share per row (None: not measured, or under two characters)
 
 
 class Predictor:
@@ -87,20 +88,15 @@ class Predictor:
             no_basis = np.zeros(len(proba), dtype=bool)
         else:
             no_basis = proba[:, self._none] >= type_p.max(axis=1)
-        check_vocab = self.min_vocab_share > 0
+        # Measured only where the review rule uses it; monitoring reuses the figures (score --monitor).
+        shares = [self.vocab_share(n) for n in notes] if self.min_vocab_share > 0 else [None] * len(notes)
         reasons = [
             note_review_reason(
-                note,
-                bool(nb),
-                float(p),
-                self.threshold,
-                self.min_cjk_chars,
-                self.vocab_share(note) if check_vocab else None,
-                self.min_vocab_share,
+                note, bool(nb), float(p), self.threshold, self.min_cjk_chars, share, self.min_vocab_share
             )
-            for note, nb, p in zip(notes, no_basis.tolist(), top_p.tolist(), strict=True)
+            for note, nb, p, share in zip(notes, no_basis.tolist(), top_p.tolist(), shares, strict=True)
         ]
-        return Scores(X, proba, type_p, order, self.type_idx[order[:, 0]], reasons)
+        return Scores(X, proba, type_p, order, self.type_idx[order[:, 0]], reasons, shares)
 
     @property
     def known_pairs(self) -> frozenset[str]:

@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,15 +52,19 @@ _DIGITS = re.compile(r"[0-9]")
 _CONTENT = re.compile(r"[\w\u4e00-\u9fff]")
 
 
-def _bin(values: Sequence[float], edges: Sequence[float]) -> np.ndarray:
-    """Counts per bin; the last bin is closed and takes everything above the last edge."""
+def _bin(values: Sequence[float], edges: Sequence[float], weights: Sequence[int] | None = None) -> np.ndarray:
+    """Counts per bin (each value counted ``weights`` times); the last bin is closed and takes everything above
+    the last edge."""
     idx = np.clip(np.searchsorted(edges, np.asarray(values, dtype=float), side="right") - 1, 0, len(edges) - 1)
     if edges is not LENGTH_EDGES:  # bounded edges (0..1): n bins, 1.0 falls in the last
         idx = np.minimum(idx, len(edges) - 2)
-        return np.bincount(idx, minlength=len(edges) - 1)
-    return np.bincount(idx, minlength=len(edges))
+    n = len(edges) - 1 if edges is not LENGTH_EDGES else len(edges)
+    if weights is None:
+        return np.bincount(idx, minlength=n)
+    return np.bincount(idx, weights=np.asarray(weights, dtype=float), minlength=n).round().astype(np.int64)
 
 
+@lru_cache(maxsize=1 << 16)  # tokens repeat across notes; bounded, so memory stays flat on any batch
 def mask_token(token: str) -> str | None:
     """A token as it may be stored: digits as ``#``; None for punctuation and spaces."""
     token = token.strip()
@@ -92,27 +97,32 @@ class Profile:
         reasons: Sequence[str],
         lengths: Sequence[int],
         shares: Sequence[float | None],
+        weights: Sequence[int] | None = None,
     ) -> None:
         """Add a chunk of scored notes (one entry per note in each sequence; '' for no review reason).
-        Types, confidence, length and vocabulary share are counted for content notes only."""
+        Types, confidence, length and vocabulary share are counted for content notes only. ``shares``: None
+        where not measured; ``weights``: how many notes each measured share stands for (a sample's)."""
         self.rows += len(types)
         self.reasons.update(r for r in reasons if r)
         keep = [i for i, r in enumerate(reasons) if r not in NO_CONTENT_REASONS]
+        weights = [1] * len(shares) if weights is None else weights
         if len(keep) < len(reasons):
-            types, confidences, lengths, shares = (
-                [seq[i] for i in keep] for seq in (types, confidences, lengths, shares)
+            types, confidences, lengths, shares, weights = (
+                [seq[i] for i in keep] for seq in (types, confidences, lengths, shares, weights)
             )
         self.content_rows += len(keep)
         self.types.update(types)
         self.confidence += _bin(confidences, CONFIDENCE_EDGES)
         self.length += _bin(lengths, LENGTH_EDGES)
-        measured = [s for s in shares if s is not None]
+        measured = [(s, w) for s, w in zip(shares, weights, strict=True) if s is not None and w]
         if measured:
-            self.vocab += _bin(measured, SHARE_EDGES)
-            self.vocab_sum += float(np.sum(measured))
+            values, counts = zip(*measured, strict=True)
+            self.vocab += _bin(values, SHARE_EDGES, counts)
+            self.vocab_sum += float(np.dot(values, counts))
 
     def add_tokens(self, token_lists: Sequence[Sequence[str]], known: frozenset[str] | set[str]) -> None:
-        """Add the tokens of some notes (counted once per note) and how many the vocabulary knows."""
+        """Add the tokens of some notes (counted once per note) and how many the vocabulary knows. Counts are
+        of notes, never weighted up from a sample: a token must really occur in ``MIN_TOKEN_NOTES`` notes."""
         for tokens in token_lists:
             masked = {m for t in tokens if (m := mask_token(t))}
             self.token_notes += 1
