@@ -41,6 +41,22 @@ def test_predict_readable(model_dir):
     assert "死亡" in result.output and "deceased" in result.output and "1161" in result.output
 
 
+def test_predict_readable_ends_with_the_rules_for_every_contact(model_dir):
+    """A collector reading one answer also reads the rules no per-type strategy repeats (hours, attempts,
+    identity, third parties); the JSON answer keeps its columns."""
+    from borrower_typing.labels import load_labels
+
+    rules = load_labels().common_rules
+    result = runner.invoke(app, ["predict", "客户说下周五发工资一定还", "--model", str(model_dir)])
+    assert result.exit_code == 0, result.output
+    text = "".join(result.output.split())  # rich wraps long lines
+    assert "通用规则" in text and text.index("处置策略") < text.index("通用规则")
+    for i, rule in enumerate(rules, 1):
+        assert f"{i}.{''.join(rule.split())}" in text
+    answer = runner.invoke(app, ["predict", "客户说下周五发工资一定还", "--json", "--model", str(model_dir)])
+    assert "通用规则" not in answer.output and "common_rules" not in json.loads(answer.output)
+
+
 def test_predict_stdin_one_json_line_per_input_line_blank_ones_included(model_dir):
     result = runner.invoke(
         app, ["predict", "-", "--model", str(model_dir)], input="你去告啊\n\n客户哭着说钱被骗了\n关机\n"

@@ -200,7 +200,7 @@ def predict(
         return
     from .console import render_prediction
 
-    render_prediction(note, pred)
+    render_prediction(note, pred, typing_model.labels.common_rules)
 
 
 @app.command()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from .model import Prediction
 from .text import mask_pii
 
 
-def render_prediction(note: str, pred: Prediction) -> None:
+def render_prediction(note: str, pred: Prediction, common_rules: Sequence[str] = ()) -> None:
+    """One note's answer for a collector or QA reader: the type, the guess of a review row as a guess, the
+    evidence, the strategy, then the rules that hold for every contact (``common_rules`` of the labels file),
+    which no per-type strategy repeats."""
     from rich.console import Console
     from rich.panel import Panel
     from rich.text import Text
@@ -35,6 +38,10 @@ def render_prediction(note: str, pred: Prediction) -> None:
     console.rule("处置策略 strategy", align="left")
     for line in pred.strategy.splitlines():
         console.print(line, soft_wrap=True)
+    if common_rules:
+        console.rule("通用规则 rules for every contact", align="left")
+        for i, rule in enumerate(common_rules, 1):
+            console.print(f"{i}. {rule}", soft_wrap=True)
 
 
 def render_summary(summary) -> None:
