@@ -139,7 +139,7 @@ def test_single_local_csv_is_published_without_replacing_a_file_written_meanwhil
     sdf = spark.createDataFrame([(1, "答应明天还"), (2, "=1+1")], "id long, note string")
     out = tmp_path / "scored.csv"
     spark_io.write_output(spark, sdf, str(out), order_column="id")
-    assert out.read_bytes().decode("utf-8") == "\ufeffnote\n答应明天还\n=1+1\n"
+    assert out.read_bytes().decode("utf-8") == "\ufeffnote\n答应明天还\n'=1+1\n"  # the formula guard, as locally
     with pytest.raises(DataError, match="already exists"):
         spark_io.write_output(spark, sdf, str(out))
 
@@ -155,6 +155,45 @@ def test_single_local_csv_is_published_without_replacing_a_file_written_meanwhil
         spark_io.write_output(spark, sdf, str(other))
     assert other.read_bytes() == b"the other run's rows\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raced.csv", "scored.csv"]  # no temporary file or folder
+
+
+# Cells a spreadsheet would run, cells that only look like it, and plain numbers (never guarded).
+RISKY = ["=1+1", "+8613800000000转", "-还款 下周", "@SUM(A1)", "\t=cmd", "\r=x", "-12.5", "+3", "-1e5", "-12\n",
+         "-１２", "=", "答应明天还", "", None]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_csv_cells_and_names_are_guarded_as_the_local_engine_guards_them(spark, tmp_path):
+    from borrower_typing import spark_io
+    from borrower_typing.tables.writers import guard_formula
+
+    rows = [(i, v, v) for i, v in enumerate(RISKY)]
+    sdf = spark.createDataFrame(rows, "id long, note string, `=name` string").select("note", "`=name`", "id")
+    for guard in (True, False):
+        out = tmp_path / f"guard-{guard}.csv"
+        spark_io.write_output(spark, sdf, str(out), order_column="id", formula_guard=guard)
+        back = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        expected = [("" if v is None else guard_formula(v) if guard else v) for v in RISKY]
+        assert back.columns.tolist() == (["note", "'=name"] if guard else ["note", "=name"])
+        assert back["note"].tolist() == expected, guard
+        assert back["note"][0] == ("'=1+1" if guard else "=1+1") and back["note"][6] == "-12.5"
+
+
+@pytest.mark.slow
+def test_spark_csv_of_risky_notes_is_the_local_engines_file(spark, model_dir, tmp_path):
+    """End to end through `score`: a note a spreadsheet would run comes out guarded by both engines alike, and
+    `--no-formula-guard` (now an option of both) leaves it as written."""
+    notes = [v for v in RISKY if v and "\r" not in v]
+    pd.DataFrame({CASE: [f"=AJ{i}" for i in range(len(notes))], TEXT: notes}).to_csv(tmp_path / "in.csv", index=False)
+    for extra in ([], ["--no-formula-guard"]):
+        for engine in ("local", "spark"):
+            args = ["score", str(tmp_path / "in.csv"), "-o", str(tmp_path / f"{engine}{len(extra)}.csv")]
+            args += ["--model", str(model_dir), "--engine", engine, "-q", *extra]
+            result = CliRunner().invoke(app, args)
+            assert result.exit_code == 0, result.output
+        local, spark_out = (read_table(tmp_path / f"{e}{len(extra)}.csv") for e in ("local", "spark"))
+        pd.testing.assert_frame_equal(spark_out, local)
+        assert (local[CASE].str.startswith("'=") if not extra else local[CASE].str.startswith("=")).all()
 
 
 def test_output_locations():

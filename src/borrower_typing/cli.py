@@ -253,9 +253,10 @@ def score(
     ids = [c.strip() for c in id_columns.split(",")] if id_columns else None
     common = dict(model=model, text_column=text_column, id_columns=ids, case_column=case_column, encoding=encoding)
     common |= dict(time_column=time_column, strategy=not no_strategy, overwrite=overwrite, mask_output=mask_output)
-    local = dict(sep=sep, sheet=sheet, formula_guard=not no_formula_guard)
-    if engine == "spark" and (sheet or no_formula_guard):
-        _fail("--sheet and --no-formula-guard are options of the local engine")
+    common |= dict(formula_guard=not no_formula_guard)
+    local = dict(sep=sep, sheet=sheet)
+    if engine == "spark" and sheet:
+        _fail("--sheet is an option of the local engine")
     from .workers import sigterm_as_interrupt
 
     try:

@@ -257,6 +257,7 @@ def run_score_spark(
     tracking_uri: str | None = None,
     mask_output: bool = False,
     sep: str | None = None,
+    formula_guard: bool = True,
 ) -> SparkScoreSummary:
     """``borrower-typing score --engine spark``: read, score, write (and the per-case table), on Spark.
 
@@ -265,12 +266,14 @@ def run_score_spark(
     ``partitions``: how many tasks score in parallel (default: the session's default parallelism, or the
     input's partition count if larger). Scored notes are persisted (memory, then disk) so the model runs once
     per note even though the outputs and the summary take several Spark jobs. ``sep``: the CSV delimiter
-    (default: from a local file's header line, see ``spark_io.read_input``).
+    (default: from a local file's header line, see ``spark_io.read_input``). ``formula_guard``: as the local
+    engine's, for CSV outputs.
     """
     with quiet_pandas_warning():
         return _run(
             input_path, output_path, model, text_column, id_columns, case_column, time_column, spark_master,
             partitions, encoding, strategy, overwrite, config or ScoreConfig(), tracking_uri, mask_output, sep,
+            formula_guard,
         )  # fmt: skip
 
 
@@ -291,6 +294,7 @@ def _run(
     tracking_uri: str | None,
     mask_output: bool = False,
     sep: str | None = None,
+    formula_guard: bool = True,
 ) -> SparkScoreSummary:
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -331,7 +335,7 @@ def _run(
         notes = with_strategy(notes, spark_model) if strategy else notes
         if mask_output and text_column in output_columns:  # --mask-output: the masked note, not the raw one
             notes = notes.withColumn(text_column, F.udf(mask_pii, "string")(F.col(f"`{text_column}`")))
-        write_output(spark, notes, target, overwrite, order_column=SEQ, partitions=n)
+        write_output(spark, notes, target, overwrite, order_column=SEQ, partitions=n, formula_guard=formula_guard)
         # input/output stay strings: Path would fold hdfs:// and s3a:// into one slash.
         summary = SparkScoreSummary(source, target, master=spark.sparkContext.master, partitions=n)  # type: ignore[arg-type]
         summary.rows = rows
@@ -346,7 +350,9 @@ def _run(
             table = _case_rows(scored, spark_model, CASE, time_key, SEQ, cfg.recency_decay, strategy, n, buckets)
             table = table.withColumnRenamed(CASE, case_column).persist(StorageLevel.MEMORY_AND_DISK)
             try:
-                write_output(spark, table, cases_target, overwrite, order_column=SEQ, partitions=n)
+                write_output(
+                    spark, table, cases_target, overwrite, order_column=SEQ, partitions=n, formula_guard=formula_guard
+                )
                 summary.cases_output, summary.cases = cases_target, table.count()  # type: ignore[assignment]
             finally:
                 table.unpersist()

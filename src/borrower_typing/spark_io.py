@@ -189,6 +189,7 @@ def write_output(
     overwrite: bool = False,
     order_column: str | None = None,
     partitions: int | None = None,
+    formula_guard: bool = True,
 ) -> None:
     """Write with Spark's writers; the format comes from ``location``:
 
@@ -201,7 +202,8 @@ def write_output(
 
     With ``order_column``, rows are written in its order (part files in order; the column is dropped).
     CSV is written as pandas writes it: header row, ``True``/``False``, ``confidence`` in plain decimals
-    (not ``8.0E-4``), spaces kept, quotes doubled, nothing for missing.
+    (not ``8.0E-4``), spaces kept, quotes doubled, nothing for missing; with ``formula_guard``, a text cell
+    or column name a spreadsheet would run gets the local engine's leading ``'`` (``tables.writers``).
     """
     mode = "overwrite" if overwrite else "errorifexists"
     suffix = _suffix(location)
@@ -221,6 +223,8 @@ def write_output(
     if suffix != ".csv":
         raise DataError(f"{location}: the spark engine writes .parquet, .csv, a .csv/ folder or a table name")
     sdf = sdf.select(*[_as_pandas_writes(sdf[f"`{f.name}`"], f) for f in sdf.schema.fields])
+    if formula_guard:
+        sdf = sdf.select(*[_guarded(sdf[f"`{f.name}`"], f) for f in sdf.schema.fields])
     options = {
         "header": True,
         "quote": '"',
@@ -253,6 +257,25 @@ def _as_pandas_writes(column: Any, field: Any) -> Any:
 
 
 _PLAIN_DECIMALS = ("confidence", "best_guess_confidence")
+
+
+def _guarded(column: Any, field: Any) -> Any:
+    """``tables.writers.guard_formula`` as a Spark expression, derived from the same rule: ``'`` before a text
+    cell starting with one of ``FORMULA_START`` unless it is a plain number; the name guarded as well. Java's
+    ``(?U)`` makes ``\\d`` any Unicode digit as Python's is, and ``\\z`` ends at the very end as
+    ``fullmatch`` does (Java's ``$`` also matches before a final line break)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType
+
+    from .tables.writers import FORMULA_START, PLAIN_NUMBER_RE, guard_formula
+
+    name = str(guard_formula(field.name))
+    if not isinstance(field.dataType, StringType):
+        return column.alias(name)
+    starts = "^[" + "".join("\\" + c if c in "-]\\^" else c for c in FORMULA_START) + "]"
+    plain = "(?U)^(?:" + PLAIN_NUMBER_RE.pattern + ")\\z"
+    risky = column.rlike(starts) & ~column.rlike(plain)
+    return F.when(risky, F.concat(F.lit("'"), column)).otherwise(column).alias(name)
 
 
 def _plain_decimal(column: Any) -> Any:
