@@ -84,6 +84,24 @@ def test_stale_temporary_files_of_dead_processes_are_swept(tmp_path):
     assert not dead.exists() and live.exists() and other.exists()
 
 
+def test_a_dead_spark_runs_working_folder_is_swept_and_a_planted_link_is_not_followed(tmp_path):
+    """The Spark engine's task writes into ``<temporary file>.d``; a SIGKILL'd run leaves both behind."""
+    out = tmp_path / "out.csv"
+    dead = out.with_name(f"{atomic.temp_prefix(out)}999999999-abcd{atomic.SUFFIX}.d")
+    (dead / "_temporary").mkdir(parents=True)
+    (dead / "part-00000.csv").write_bytes(b"rows")
+    live = out.with_name(f"{atomic.temp_prefix(out)}{os.getpid()}-abcd{atomic.SUFFIX}.d")
+    live.mkdir()
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep").write_text("precious", encoding="utf-8")
+    link = out.with_name(f"{atomic.temp_prefix(out)}999999998-abcd{atomic.SUFFIX}.d")
+    link.symlink_to(victim, target_is_directory=True)
+    write_table(FRAME, out)
+    assert not dead.exists() and live.is_dir() and not link.is_symlink()  # the link itself goes, not its target
+    assert (victim / "keep").read_text(encoding="utf-8") == "precious"
+
+
 def test_failure_mid_write_removes_the_temporary_file(tmp_path):
     for suffix in (".csv", ".xlsx", ".parquet", ".jsonl"):
         out = tmp_path / f"o{suffix}"

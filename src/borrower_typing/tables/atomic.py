@@ -25,7 +25,9 @@ import ctypes.util
 import errno
 import os
 import secrets
+import shutil
 import socket
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
@@ -35,6 +37,8 @@ from .formats import DataError, os_error_line
 RENAME_NOREPLACE = 1
 AT_FDCWD = -100
 SUFFIX = ".partial"
+# What a dead run leaves: its temporary file, and the folder the Spark engine's task writes beside it.
+STALE_ENDINGS = (SUFFIX, f"{SUFFIX}.d")
 
 
 def _host() -> str:
@@ -131,11 +135,12 @@ def _renameat2():
 
 
 def sweep_stale(path: Path) -> list[Path]:
-    """Remove this host's temporary files for ``path`` whose process is gone (left by a SIGKILL)."""
+    """Remove this host's temporary files (and Spark working folders) for ``path`` whose process is gone (left
+    by a SIGKILL). Only this user's; a link is removed as a link, never followed."""
     removed = []
     prefix = temp_prefix(path)
     try:
-        names = [n for n in os.listdir(path.parent) if n.startswith(prefix) and n.endswith(SUFFIX)]
+        names = [n for n in os.listdir(path.parent) if n.startswith(prefix) and n.endswith(STALE_ENDINGS)]
     except OSError:
         return removed
     for name in names:
@@ -144,9 +149,14 @@ def sweep_stale(path: Path) -> list[Path]:
             continue
         stale = path.parent / name
         try:
-            if stale.lstat().st_uid == os.getuid():
+            info = stale.lstat()
+            if info.st_uid != os.getuid():
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                shutil.rmtree(stale)
+            else:
                 stale.unlink()
-                removed.append(stale)
+            removed.append(stale)
         except OSError:
             pass
     return removed
