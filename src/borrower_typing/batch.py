@@ -61,6 +61,11 @@ class ScoreSummary:
         return sum(self.review_counts.values()) / self.rows if self.rows else 0.0
 
 
+def release_models() -> None:
+    """Forget the models this process loaded for scoring (their folder may be a download about to go)."""
+    _worker_model.cache_clear()
+
+
 @lru_cache(maxsize=2)
 def _worker_model(path: str) -> TypingModel:
     """One model per process: workers load it (and its tokenizer dictionary) on their first chunk only."""
@@ -323,7 +328,7 @@ def run_score(
             return _with_progress_bar(model_dir, input_path, output_path, kwargs)
         finally:
             if is_model_uri(str(model or "")):
-                _worker_model.cache_clear()  # its folder is a download about to be removed
+                release_models()  # its folder is a download about to be removed
 
 
 def _with_progress_bar(model_dir: Path, input_path: str | Path, output_path: str | Path, kwargs: dict) -> ScoreSummary:

@@ -7,6 +7,7 @@ or MLflow, which the scoring and training modules import at their top.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -247,16 +248,38 @@ def score(
     if not monitor and (by or monitor_report or monitor_config or fail_on_drift or no_tracking):
         # A cron line that lost --monitor must not pass silently with its alert switched off.
         _fail("--by, --monitor-report, --monitor-config, --fail-on-drift and --no-tracking need --monitor")
-    watch = _monitoring(model, monitor_config) if monitor else None
-    if watch is not None and engine == "spark":
+    if monitor and engine == "spark":
         _fail("--monitor works with --engine local; run `borrower-typing monitor` on the Spark output")
-    ids = [c.strip() for c in id_columns.split(",")] if id_columns else None
-    common = dict(model=model, text_column=text_column, id_columns=ids, case_column=case_column, encoding=encoding)
-    common |= dict(time_column=time_column, strategy=not no_strategy, overwrite=overwrite, mask_output=mask_output)
-    common |= dict(formula_guard=not no_formula_guard)
-    local = dict(sep=sep, sheet=sheet)
     if engine == "spark" and sheet:
         _fail("--sheet is an option of the local engine")
+    with contextlib.ExitStack() as stack:
+        # With --monitor, a registry model is downloaded once for the profile check, scoring and monitoring.
+        run_model, watch = _monitoring(model, monitor_config, stack) if monitor else (model, None)
+        ids = [c.strip() for c in id_columns.split(",")] if id_columns else None
+        common = dict(model=run_model, text_column=text_column, id_columns=ids, case_column=case_column)
+        common |= dict(encoding=encoding, time_column=time_column, strategy=not no_strategy, overwrite=overwrite)
+        common |= dict(mask_output=mask_output, formula_guard=not no_formula_guard)
+        summary = _score(input, output, engine, common, dict(sep=sep, sheet=sheet), config, jobs, chunk_size,
+                         output_encoding, quiet, spark_master, partitions, watch, _split(by))  # fmt: skip
+        if not quiet:
+            from .console import render_summary
+
+            render_summary(summary)
+        if watch is not None:
+            from .monitor import monitor_scored
+
+            try:
+                result = monitor_scored(
+                    summary, run_model, watch, monitor_report, not no_tracking, _tracking_uri(), location=model
+                )
+            except _errors() as exc:
+                _fail(str(exc))
+            _report_monitoring(result, fail_on_drift)
+
+
+def _score(input, output, engine, common, local, config, jobs, chunk_size, output_encoding, quiet,
+           spark_master, partitions, watch, by):  # fmt: skip
+    """``score``'s run on the chosen engine, its anticipated failures as one line."""
     from .workers import sigterm_as_interrupt
 
     try:
@@ -267,35 +290,21 @@ def score(
             if engine == "spark":
                 from .spark import run_score_spark
 
-                summary = run_score_spark(
-                    input, output, spark_master=spark_master, partitions=partitions, sep=sep, **common
+                return run_score_spark(
+                    input, output, spark_master=spark_master, partitions=partitions, sep=local["sep"], **common
                 )
-            else:
-                from .batch import run_score
+            from .batch import run_score
 
-                common |= dict(monitor=watch, monitor_by=_split(by))
-                summary = run_score(
-                    input, output, jobs=jobs, chunk_size=chunk_size, output_encoding=output_encoding, quiet=quiet,
-                    **common, **local,
-                )  # fmt: skip
+            return run_score(
+                input, output, jobs=jobs, chunk_size=chunk_size, output_encoding=output_encoding, quiet=quiet,
+                monitor=watch, monitor_by=by, **common, **local,
+            )  # fmt: skip
     except (*_errors(), ImportError) as exc:
         _fail(str(exc))
     except OSError as exc:  # anticipated: no permission, no space, missing folder
         _fail(f"{exc.filename or output}: {exc.strerror or exc}")
     except KeyboardInterrupt as exc:
         _fail(f"interrupted; {output} was not written", code=getattr(exc, "exit_code", 130))
-    if not quiet:
-        from .console import render_summary
-
-        render_summary(summary)
-    if watch is not None:
-        from .monitor import monitor_scored
-
-        try:
-            result = monitor_scored(summary, model, watch, monitor_report, not no_tracking, _tracking_uri())
-        except _errors() as exc:
-            _fail(str(exc))
-        _report_monitoring(result, fail_on_drift)
 
 
 @app.command("monitor")
@@ -331,16 +340,19 @@ def _split(by: str | None) -> list[str]:
     return [c.strip() for c in by.split(",") if c.strip()] if by else []
 
 
-def _monitoring(model: str | None, config: Path | None):
-    """The monitoring config, after checking the model has a reference profile (before any scoring)."""
+def _monitoring(model: str | None, config: Path | None, stack: contextlib.ExitStack):
+    """The model's folder for the rest of the command (a registry model's download, removed when ``stack``
+    closes) and the monitoring config, after checking the model has a reference profile (before any scoring)."""
+    from .batch import release_models
     from .bundle import fetched_bundle
     from .config import load_monitor_config
     from .profile import load_profile
 
     try:
-        with fetched_bundle(model, _tracking_uri()) as folder:
-            load_profile(folder)
-        return load_monitor_config(_config_path(config, DEFAULT_MONITOR_CONFIG))
+        folder = stack.enter_context(fetched_bundle(model, _tracking_uri()))
+        stack.callback(release_models)  # no process keeps a model whose folder is about to go
+        load_profile(folder)
+        return str(folder), load_monitor_config(_config_path(config, DEFAULT_MONITOR_CONFIG))
     except _errors() as exc:
         _fail(str(exc))
 

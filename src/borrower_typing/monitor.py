@@ -252,8 +252,11 @@ def monitor_scored(
     report_path: str | Path | None = None,
     track: bool = True,
     tracking_uri: str | None = None,
+    location: str | None = None,
 ) -> MonitorResult:
-    """``score --monitor``: the same report from the profiles made while scoring (``summary.profiles``)."""
+    """``score --monitor``: the same report from the profiles made while scoring (``summary.profiles``).
+    ``location``: where ``model`` came from, when it is that model's downloaded folder (the run's tags name
+    the registered version)."""
     from .bundle import fetched_bundle
     from .model import TypingModel
 
@@ -262,4 +265,6 @@ def monitor_scored(
         typing_model = TypingModel.load(model_dir)
         ref = load_profile(model_dir)
         output = Path(summary.output)
-        return finish(typing_model, model_dir, ref, profiles, cfg, output, report_path, track, tracking_uri, model)
+        return finish(
+            typing_model, model_dir, ref, profiles, cfg, output, report_path, track, tracking_uri, location or model
+        )

@@ -17,7 +17,7 @@ SAMPLE = ROOT / "data" / "samples" / "call_export.csv"
 
 
 @pytest.mark.slow
-def test_monitoring_run_is_linked_to_the_model_version(small_corpus, tracking_uri, tmp_path):
+def test_monitoring_run_is_linked_to_the_model_version(small_corpus, tracking_uri, tmp_path, monkeypatch, private_tmp):
     from borrower_typing.train import train
 
     cfg = load_train_config(
@@ -37,10 +37,21 @@ def test_monitoring_run_is_linked_to_the_model_version(small_corpus, tracking_ur
     for model in (str(result.export_dir), "models:/borrower-typing@champion"):
         out = runner.invoke(app, ["monitor", str(scored), "--model", model, "--by", "催收员,催收时间"])
         assert out.exit_code == 0, out.output
+    # score --monitor of a registry model: one download serves the profile check, scoring and monitoring
+    from borrower_typing import bundle
+
+    downloads = []
+    real = bundle.download
+    monkeypatch.setattr(bundle, "download", lambda *a, **k: downloads.append(a[0]) or real(*a, **k))
+    args = ["score", str(SAMPLE), "-o", str(tmp_path / "again.csv"), "--model", "models:/borrower-typing@champion"]
+    out = runner.invoke(app, [*args, "-q", "--monitor", "--monitor-config", str(ROOT / "configs" / "monitor.yaml")])
+    assert out.exit_code == 0, out.output
+    assert downloads == ["models:/borrower-typing@champion"]
+    assert list(private_tmp.iterdir()) == []  # and the download is gone afterwards
 
     experiment = client.get_experiment_by_name("borrower-typing-monitoring")
     runs = client.search_runs([experiment.experiment_id])
-    assert len(runs) == 3
+    assert len(runs) == 4
     for run in runs:
         assert run.data.tags["model_name"] == "borrower-typing"
         assert run.data.tags["model_version"] == result.model_version
