@@ -47,7 +47,14 @@ def test_scorer_equals_pipeline_on_corpus_and_sample(trained_model, corpus):
 
 
 @pytest.mark.parametrize(
-    ("kind", "calibration"), [("logreg", "none"), ("linear_svc", "isotonic"), ("logreg", "sigmoid")]
+    ("kind", "calibration"),
+    [
+        ("logreg", "none"),
+        ("linear_svc", "isotonic"),
+        ("logreg", "sigmoid"),
+        ("linear_svc", "sigmoid"),
+        ("logreg", "temperature"),
+    ],
 )
 def test_other_compilable_configurations(kind, calibration):
     cfg = TrainConfig.model_validate({"classifier": {"kind": kind}, "calibration": {"method": calibration, "cv": 2}})

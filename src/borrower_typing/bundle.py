@@ -45,6 +45,7 @@ TRUSTED_TYPES = [
     "borrower_typing.tokenize.Tokenizer",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
+    "sklearn.calibration._TemperatureScaling",
     "sklearn.isotonic.IsotonicRegression",
 ]
 

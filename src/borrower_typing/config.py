@@ -92,7 +92,9 @@ class ClassifierConfig(_Strict):
 
 
 class CalibrationConfig(_Strict):
-    method: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
+    # temperature: one inverse temperature over the softmax of the decision values (multiclass by nature,
+    # the ranking kept); sigmoid/isotonic calibrate each class alone, then normalise. See README, "Calibration".
+    method: Literal["temperature", "sigmoid", "isotonic", "none"] = "temperature"
     cv: int = Field(5, ge=2)
 
 

@@ -2,8 +2,8 @@
 
 Training produces a scikit-learn pipeline (kept in the bundle as ``pipeline.skops``, the reference for
 retraining and inspection). Prediction only needs a few arrays from it: each vectorizer's vocabulary and idf,
-the linear weights, and the calibration curve of each class. ``LinearScorer`` holds those, writes them as one
-``scorer.npz`` (read with ``allow_pickle=False``: no code can ride along) and computes the pipeline's
+the linear weights, and the calibration (a temperature, or a curve per class). ``LinearScorer`` holds those,
+writes them as one ``scorer.npz`` (read with ``allow_pickle=False``: no code can ride along) and computes the pipeline's
 probabilities (within 1e-6 on every corpus note, a test checks; the features are float32 in both). Importing
 scikit-learn alone takes longer than loading these arrays and typing a note.
 """
@@ -58,7 +58,7 @@ class Block:
 
 
 class LinearScorer:
-    """Vectorizers, linear weights and per-class calibration of a fitted pipeline, as arrays."""
+    """Vectorizers, linear weights and calibration of a fitted pipeline, as arrays."""
 
     def __init__(
         self,
@@ -73,7 +73,7 @@ class LinearScorer:
         self.classes = list(classes)
         self.coef = coef
         self.intercept = intercept
-        self.calibration = calibration  # "sigmoid", "isotonic" or "softmax"
+        self.calibration = calibration  # "temperature", "sigmoid", "isotonic" or "softmax"
         self.curves = curves
         self._feature_names: np.ndarray | None = None
 
@@ -89,7 +89,9 @@ class LinearScorer:
     def predict_proba(self, X: sparse.csr_matrix) -> np.ndarray:
         """Class probabilities, columns in ``classes`` order (the steps of scikit-learn's calibration)."""
         scores = self.decision_function(X)
-        if self.calibration == "softmax":
+        if self.calibration == "temperature":  # softmax of beta times the decision values, as scikit-learn's
+            scores = self.curves["beta"][0] * scores
+        if self.calibration in ("softmax", "temperature"):
             scores = np.exp(scores - scores.max(axis=1, keepdims=True))
             return scores / scores.sum(axis=1, keepdims=True)
         if self.calibration == "sigmoid":
@@ -153,7 +155,10 @@ class LinearScorer:
                 raise NotCompilable("calibration with ensemble=True or fewer than three classes")
             fitted = clf.calibrated_classifiers_[0]
             base, method = fitted.estimator, fitted.method
-            if not hasattr(base, "coef_") or list(map(str, base.classes_)) != classes:
+            base_classes = list(map(str, getattr(base, "classes_", [])))
+            if method == "temperature" and base_classes == list(map(str, range(len(classes)))):
+                base_classes = classes  # temperature scaling fits the estimator on the encoded labels, in order
+            if not hasattr(base, "coef_") or base_classes != classes:
                 raise NotCompilable("calibrated estimator is not linear over the same classes")
             if method == "sigmoid":
                 curves = {
@@ -166,6 +171,10 @@ class LinearScorer:
                     if c.out_of_bounds != "clip" or c.increasing_ is not True:
                         raise NotCompilable("isotonic calibration that is not increasing with clipping")
                     curves[f"x{k}"], curves[f"y{k}"] = c.X_thresholds_, c.y_thresholds_
+            elif method == "temperature":
+                # scikit-learn reads decision values that look like probabilities (all in [0, 1], rows summing
+                # to 1) as such and takes their log first; a linear model's values over 3+ classes never do.
+                curves = {"beta": np.array([fitted.calibrators[0].beta_], dtype=np.float64)}
             else:
                 raise NotCompilable(f"calibration method {method!r}")
             coef, intercept = base.coef_, base.intercept_
