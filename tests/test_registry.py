@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,17 @@ def test_promote_and_rollback_move_the_exported_folder(tracking_uri, tmp_path):
     assert set(table["label_set"]) == {"complaint_refusal,evasive,none"} and set(table["train_notes"]) == {"150"}
     missing = runner.invoke(app, ["models", "promote", "9", "--config", str(config)])
     assert missing.exit_code == 2 and "no version 9" in missing.output
+
+    # pre-annotations cite the registered version the exported folder or the registry download names
+    notes = tmp_path / "notes.csv"
+    notes.write_text("催记内容\n客户说下周一定还\n你去告吧我不怕\n家属称人已去世\n", encoding="utf-8")
+    for model in (str(tmp_path / "model"), "models:/borrower-typing@champion"):
+        out = tmp_path / "tasks.json"
+        args = ["label", "export", str(notes), "-o", str(out), "--budget", "2", "-m", model, "--overwrite"]
+        exported = runner.invoke(app, args)
+        assert exported.exit_code == 0, exported.output
+        tasks = json.loads(out.read_text(encoding="utf-8"))
+        assert {p["model_version"] for t in tasks for p in t["predictions"]} == {"borrower-typing/2"}, model
 
 
 def test_list_on_a_missing_store_says_so_and_creates_nothing(tmp_path, monkeypatch):

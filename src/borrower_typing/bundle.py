@@ -120,6 +120,27 @@ def download(model_uri: str, tracking_uri: str, dst: str | Path) -> Path:
         raise ModelLoadError(f"{model_uri}: not found in the model registry at {tracking_uri} ({reason})") from None
 
 
+def model_identity(bundle_dir: str | Path) -> dict[str, str]:
+    """What the MLflow model folder around a bundle says of itself: ``run_id`` and ``model_id`` (its
+    ``MLmodel``) and, for a registered model (an export, or a registry download), ``model_name`` and
+    ``model_version`` (its ``registered_model_meta``). Empty for a bare bundle folder."""
+    import yaml
+
+    bundle_dir = Path(bundle_dir)
+    for folder in (bundle_dir, *bundle_dir.parents[:3]):
+        mlmodel = folder / "MLmodel"
+        if not mlmodel.is_file():
+            continue
+        spec = yaml.safe_load(mlmodel.read_text(encoding="utf-8")) or {}
+        out = {key: str(spec[key]) for key in ("run_id", "model_id") if spec.get(key)}
+        meta = folder / "registered_model_meta"
+        if meta.is_file():
+            reg = yaml.safe_load(meta.read_text(encoding="utf-8")) or {}
+            out |= {key: str(reg[key]) for key in ("model_name", "model_version") if reg.get(key)}
+        return out
+    return {}
+
+
 @contextlib.contextmanager
 def fetched_bundle(location: str | Path | None = None, tracking_uri: str | None = None) -> Iterator[Path]:
     """The bundle folder of a path or URI, for the ``with`` block: a URI's download is removed after it."""

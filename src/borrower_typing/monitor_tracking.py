@@ -8,8 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .bundle import model_identity
 from .config import MonitorConfig
 
 
@@ -20,18 +19,8 @@ def model_link(model_dir: Path, location: str | None, uri: str) -> dict[str, str
     the bundle in ``data/bundle``) names itself in its ``MLmodel`` and ``registered_model_meta`` files.
     """
     tags: dict[str, str] = {"model_location": str(location or model_dir)}
-    for folder in (model_dir, *model_dir.parents[:3]):
-        mlmodel = folder / "MLmodel"
-        if mlmodel.is_file():
-            spec = yaml.safe_load(mlmodel.read_text(encoding="utf-8")) or {}
-            for key in ("run_id", "model_id"):
-                if spec.get(key):
-                    tags[f"model_{key}"] = str(spec[key])
-            meta = folder / "registered_model_meta"
-            if meta.is_file():
-                reg = yaml.safe_load(meta.read_text(encoding="utf-8")) or {}
-                tags |= {f"{k}": str(v) for k, v in reg.items() if k in ("model_name", "model_version")}
-            break
+    for key, value in model_identity(model_dir).items():  # run_id -> model_run_id; model_name stays
+        tags[key if key in ("model_name", "model_version") else f"model_{key}"] = value
     if location and location.startswith("models:/"):
         tags |= _registry_version(uri, location[len("models:/") :])
     return tags

@@ -96,3 +96,14 @@ def test_existing_tasks_file_is_kept_without_overwrite(model_dir, corpus, tmp_pa
     assert out.read_text(encoding="utf-8") == "keep me"
     wrong = CliRunner().invoke(app, [*args[:4], str(tmp_path / "t.json"), *args[5:], "--format", "xlsx"])
     assert wrong.exit_code == 2 and ".xlsx" in wrong.output
+
+
+def test_a_model_without_a_registered_version_is_cited_by_its_training_time():
+    from types import SimpleNamespace
+
+    from borrower_typing.labelling.export import model_version
+
+    model = SimpleNamespace(meta={"trained_at": "2026-12-05T01:00:00+00:00"})
+    assert model_version(model) == "borrower-typing@2026-12-05T01:00:00+00:00"
+    identity = {"model_name": "borrower-typing", "model_version": "7", "run_id": "abc"}
+    assert model_version(model, identity) == "borrower-typing/7"

@@ -73,16 +73,20 @@ def export_cmd(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing tasks file.")] = False,
 ) -> None:
     """Choose BUDGET notes worth labelling and write them as Label Studio tasks with pre-annotations."""
-    from ..predict import load_model
+    from ..bundle import default_model_location, fetched_bundle, is_model_uri, model_identity
+    from ..model import TypingModel
     from .export import export_tasks
     from .selection import SelectionConfig
 
     try:
-        typing_model = load_model(model)
+        with fetched_bundle(model) as folder:  # the folder names the registered version the tasks cite
+            typing_model = TypingModel.load(folder, in_memory=is_model_uri(str(model or default_model_location())))
+            identity = model_identity(folder)
         chosen = SelectionConfig(strategy=strategy, audit_share=audit_share, seed=seed)
         summary = export_tasks(
-            input, output, typing_model, budget, chosen, text_column, id_column, label_column, fmt, overwrite
-        )
+            input, output, typing_model, budget, chosen, text_column, id_column, label_column, fmt, overwrite,
+            identity,
+        )  # fmt: skip
         typer.echo(summary.line())
         if label_studio_url:
             from ..labels import load_labels

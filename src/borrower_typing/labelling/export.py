@@ -37,13 +37,13 @@ class ExportSummary:
         )
 
 
-def model_version(model: TypingModel) -> str:
-    """A readable model version for pre-annotations: registry version when known, else training time."""
-    meta = model.meta
-    for key in ("model_version", "registered_version", "version"):
-        if meta.get(key):
-            return f"borrower-typing/{meta[key]}"
-    return f"borrower-typing@{meta.get('trained_at', 'unknown')}"
+def model_version(model: TypingModel, identity: dict[str, str] | None = None) -> str:
+    """A readable model version for pre-annotations: the registered name and version when the model folder
+    says them (``bundle.model_identity``: an export or a registry download), else the training time."""
+    identity = identity or {}
+    if identity.get("model_version"):
+        return f"{identity.get('model_name', 'borrower-typing')}/{identity['model_version']}"
+    return f"borrower-typing@{model.meta.get('trained_at', 'unknown')}"
 
 
 def export_tasks(
@@ -57,8 +57,10 @@ def export_tasks(
     label_column: str | None = None,
     fmt: str = "json",
     overwrite: bool = False,
+    identity: dict[str, str] | None = None,
 ) -> ExportSummary:
-    """Choose ``budget`` notes of ``source`` and write them as tasks (``fmt`` json or xlsx)."""
+    """Choose ``budget`` notes of ``source`` and write them as tasks (``fmt`` json or xlsx). ``identity``: what
+    the model's folder says of it (``bundle.model_identity``), for the pre-annotations' model version."""
     source, output = Path(source), Path(output)
     if budget < 1:
         raise DataError(f"--budget must be at least 1, got {budget}")
@@ -82,7 +84,7 @@ def export_tasks(
     pool["copies"] = pool.groupby("key")["key"].transform("size")
     chosen = select(pool, budget, lambda rows: model.transform([texts[i] for i in rows]), selection)
     chosen.index = df.index[chosen.index.to_numpy()]  # back to the file's 1-based row numbers
-    version = model_version(model)
+    version = model_version(model, identity)
     ids = df[id_column] if id_column else None
     tasks = build_tasks(chosen, model.labels, version, source.name, ids)
     path = write_tasks_xlsx(tasks, model.labels, output) if fmt == "xlsx" else write_tasks_json(tasks, output)
