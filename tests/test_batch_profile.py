@@ -108,3 +108,31 @@ def test_monitor_sample_agrees_with_every_note_of_score_monitor(half_model, scor
     assert a["sum"] / sum(a["counts"]) == pytest.approx(b["sum"] / sum(b["counts"]), abs=0.01)
     signals = {s["name"]: s for s in sampled["signals"]}
     assert signals["vocab_share_psi"]["status"] == "ok" and sampled["verdict"] == every["verdict"] == "ok"
+
+
+def test_score_monitor_measures_every_note_also_for_a_model_without_the_vocabulary_rule(scored_held_out, tmp_path):
+    """Scoring measures the share only where the review rule uses it; without the rule, `score --monitor`
+    measures every note itself, in every slice and chunk (no sample restarting per chunk)."""
+    import shutil
+
+    from borrower_typing.bundle import find_bundle
+
+    model_dir, _, frame = scored_held_out
+    copy = Path(shutil.copytree(model_dir, tmp_path / "model"))
+    meta_path = find_bundle(copy) / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta_path.write_text(json.dumps(meta | {"min_vocab_share": 0.0}), encoding="utf-8")
+    assert TypingModel.load(copy).min_vocab_share == 0
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    cfg = MonitorConfig(sample_rows=10, sample_every=50)
+    summary = score_file(
+        copy, tmp_path / "in.csv", tmp_path / "out.csv", text_column="text", chunk_size=200, monitor=cfg,
+        monitor_by=["催收员"],
+    )  # fmt: skip
+    profiles = summary.profiles
+    assert (
+        profiles.overall.vocab.sum()
+        == profiles.overall.content_rows
+        == sum(p.content_rows for p in profiles.slices.values())
+    )
+    assert all(p.vocab.sum() == p.content_rows for p in profiles.slices.values())

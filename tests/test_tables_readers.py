@@ -161,7 +161,20 @@ def test_selected_columns_are_the_only_ones_read_with_values_unchanged(tmp_path,
     else:
         frame.to_json(path, orient="records", lines=True, force_ascii=False)
     whole = pd.concat(iter_table(path, chunk_size=2, typed=True))
-    (picked,) = [pd.concat(iter_table(path, chunk_size=2, typed=True, columns=["text", "id"], select=True))]
+    from borrower_typing.tables import readers
+
+    asked: list = []
+    real_batches = pq.ParquetFile.iter_batches
+    with pytest.MonkeyPatch.context() as mp:
+        # Parquet reads only the columns asked for; a workbook's sheet list is never read while nothing is missing
+        mp.setattr(
+            pq.ParquetFile,
+            "iter_batches",
+            lambda self, **kw: asked.append(kw.get("columns")) or real_batches(self, **kw),
+        )
+        mp.setattr(readers, "xlsx_sheets", lambda *a: pytest.fail("sheet list read on the success path"))
+        picked = pd.concat(iter_table(path, chunk_size=2, typed=True, columns=["text", "id"], select=True))
+    assert asked == ([["text", "id"]] if fmt == "parquet" else [])
     assert picked.columns.tolist() == ["text", "id"]  # in the order asked for, not the file's
     assert picked.index.tolist() == [1, 2, 3]  # data row numbers, as without selecting
     assert picked.equals(whole[["text", "id"]])

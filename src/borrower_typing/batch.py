@@ -50,7 +50,7 @@ class ScoreSummary:
     review_counts: Counter = field(default_factory=Counter)
     cases_output: Path | None = None
     cases: int = 0
-    profiles: Any = None  # monitor.BatchProfiles when scoring with monitoring
+    profiles: Any = None  # batch_profile.BatchProfiles when scoring with monitoring
 
     @property
     def rows_per_second(self) -> float:
@@ -159,14 +159,19 @@ def check_slices(profiles: Any, monitor: Any, path: Path) -> None:
 def _chunk_profiles(
     model: TypingModel, job: ChunkJob, chunk: pd.DataFrame, result: pd.DataFrame, preds: list[Any]
 ) -> Any:
-    """The monitoring profile of a scored chunk, made where the chunk was scored (no reading back), with the
-    vocabulary share scoring measured for every note (a model without the out-of-vocabulary rule: a sample)."""
+    """The monitoring profile of a scored chunk, made where the chunk was scored (no reading back), with every
+    note's vocabulary share: the one scoring measured, or, for a model without the out-of-vocabulary rule,
+    measured here (a worker cannot know a slice's place in the batch, which a sample needs)."""
     from .batch_profile import profile_chunk
+    from .profile import batch_shares
 
     frame = result.assign(**{c: chunk[c] for c in job.monitor_by})
     rows = np.asarray(chunk.index, dtype=np.int64)
-    shares = [p.vocab_share for p in preds] if model.min_vocab_share > 0 else None
     texts = note_texts(chunk[job.text_column])
+    if model.min_vocab_share > 0:
+        shares = [p.vocab_share for p in preds]
+    else:
+        shares = batch_shares(model, model.normalize_notes(texts))
     return profile_chunk(model, frame, texts, job.monitor_by, rows, job.monitor, shares)
 
 

@@ -14,7 +14,7 @@ import codecs
 import csv
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -170,7 +170,7 @@ def iter_table(
         for chunk in _raw_chunks(path, fmt, chunk_size, encoding, sep, sheet, only):
             _refuse_duplicates(path, list(chunk.columns))
             if columns is not None:
-                _check_present(path, columns, list(chunk.columns), sheet_hint(path, sheet))
+                _check_present(path, columns, list(chunk.columns), lambda: sheet_hint(path, sheet))
             if only is not None and list(chunk.columns) != only:
                 chunk = chunk[only]  # before _normalise: a column not kept is not converted either
             chunk = _normalise(path, chunk, typed, start)
@@ -278,10 +278,12 @@ def _xlsx_chunks(path: Path, chunk_size: int, sheet: str | int | None) -> Iterat
         wb.close()
 
 
-def _check_present(path: Path, columns: list[str], present: list[str], hint: str = "") -> None:
+def _check_present(path: Path, columns: list[str], present: list[str], hint: Callable[[], str] = lambda: "") -> None:
+    """An error naming the missing columns; ``hint`` is called only then (a workbook's sheet list costs a
+    reading of the whole workbook, never to be paid per chunk)."""
     missing = [c for c in columns if c not in present]
     if missing:
-        raise DataError(f"{path}: no column {', '.join(map(repr, missing))}; columns are {present}{hint}")
+        raise DataError(f"{path}: no column {', '.join(map(repr, missing))}; columns are {present}{hint()}")
 
 
 def _parquet_chunks(path: Path, chunk_size: int, only: list[str] | None = None) -> Iterator[pd.DataFrame]:
